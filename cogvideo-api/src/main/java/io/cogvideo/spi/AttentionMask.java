@@ -1,0 +1,145 @@
+package io.cogvideo.spi;
+
+import io.cogvideo.CogVideoException;
+
+/**
+ * A <em>structured</em> description of which keys each query of an attention call may see, so that a backend can
+ * compute the mask on the fly (a GPU kernel never materialises it) and skip invisible key blocks.
+ *
+ * <p>Index spaces: the key rows of an attention call are {@code [text (textLength rows) ; frame tokens]}; key row
+ * {@code textLength + i} is the frame token at <em>frame-space position</em> {@code keyFrameStart + i}, where
+ * frame-space position {@code p} lies in frame {@code p / frameLength} at row {@code (p % frameLength) / grid} and
+ * column {@code p % grid} of the {@code grid x grid} token raster. The query rows are
+ * {@code [text (textLength rows, only if queriesIncludeText) ; frame tokens from queryFrameStart]}.
+ *
+ * <p>Visibility, as in CogVideo's dual-channel attention (see {@code docs/architecture.md}):
+ * <ul>
+ *   <li>text key {@code j}: visible to every query if {@code j >= textPadding}; its score gets {@code + textBoost};</li>
+ *   <li>a text query sees no frame key;</li>
+ *   <li>a frame query at {@code pq} sees frame key {@code pk} iff ({@code !causal || pk <= pq}) and the {@link Scope}
+ *       admits the pair: {@code OWN_FRAME} same frame, {@code ALL_FRAMES} any frame, {@code WINDOW} same spatial
+ *       window (any frame).</li>
+ * </ul>
+ * Window ids: with {@code wrapAround} (a cyclic shift as {@code torch.roll}, no region mask), row window
+ * {@code floorMod(r - shift, grid) / windowSize}; without, {@code (r + shift) / windowSize} (windows clipped at the
+ * border, the Swin region mask). Columns alike.
+ *
+ * @param heads             number of attention heads; q, k, v columns are {@code heads x headDim}, head-major
+ * @param textLength        key rows (and, with {@code queriesIncludeText}, query rows) that are text
+ * @param textPadding       leading text keys that nobody sees (left padding); 0 at CogVideo inference
+ * @param textBoost         constant added to every query-to-text score ({@code log_text_attention_weights})
+ * @param queriesIncludeText whether the first {@code textLength} query rows are text tokens
+ * @param queryFrameStart   frame-space position of the first frame query row
+ * @param keyFrameStart     frame-space position of key row {@code textLength}
+ * @param frameLength       tokens per frame ({@code grid * grid})
+ * @param grid              tokens per frame row
+ * @param scope             which frames a frame query may see
+ * @param causal            whether a frame query sees only frame keys at positions {@code <=} its own
+ * @param windowSize        spatial window edge for {@link Scope#WINDOW}, else 0
+ * @param shift             window shift for {@link Scope#WINDOW} (0 or {@code windowSize / 2}), else 0
+ * @param wrapAround        whether shifted windows wrap around the border (cyclic roll without region mask)
+ */
+public record AttentionMask(
+        int heads,
+        int textLength,
+        int textPadding,
+        float textBoost,
+        boolean queriesIncludeText,
+        int queryFrameStart,
+        int keyFrameStart,
+        int frameLength,
+        int grid,
+        Scope scope,
+        boolean causal,
+        int windowSize,
+        int shift,
+        boolean wrapAround) {
+
+    /** Which frames a frame query may attend to. */
+    public enum Scope {
+        /** Only its own frame (the spatial, CogView2 channel). */
+        OWN_FRAME,
+        /** Every frame (stage-1 temporal channel, with {@code causal}). */
+        ALL_FRAMES,
+        /** The same spatial window in every frame (stage-2 temporal channel). */
+        WINDOW
+    }
+
+    public AttentionMask {
+        if (heads < 1) {
+            throw new CogVideoException("heads must be >= 1, got " + heads);
+        }
+        if (textLength < 0 || textPadding < 0 || textPadding > textLength) {
+            throw new CogVideoException("need 0 <= textPadding <= textLength, got textPadding=" + textPadding
+                    + ", textLength=" + textLength);
+        }
+        if (grid < 1 || frameLength != grid * grid) {
+            throw new CogVideoException("frameLength must be grid*grid, got frameLength=" + frameLength + ", grid=" + grid);
+        }
+        if (queryFrameStart < 0 || keyFrameStart < 0) {
+            throw new CogVideoException("frame starts must be >= 0, got queryFrameStart=" + queryFrameStart
+                    + ", keyFrameStart=" + keyFrameStart);
+        }
+        if (scope == Scope.WINDOW) {
+            if (windowSize < 1 || grid % windowSize != 0) {
+                throw new CogVideoException("windowSize must divide the frame grid " + grid + ", got " + windowSize);
+            }
+            if (shift < 0 || shift >= windowSize) {
+                throw new CogVideoException("shift must be in [0, " + windowSize + "), got " + shift);
+            }
+        }
+    }
+
+    /** Whether query row {@code q} may see key row {@code k} (reference semantics; backends may compute it faster). */
+    public boolean visible(int q, int k) {
+        if (k < textLength) {
+            return k >= textPadding;
+        }
+        if (queriesIncludeText && q < textLength) {
+            return false;
+        }
+        int pq = queryPosition(q);
+        int pk = keyFrameStart + (k - textLength);
+        if (causal && pk > pq) {
+            return false;
+        }
+        return switch (scope) {
+            case OWN_FRAME -> pq / frameLength == pk / frameLength;
+            case ALL_FRAMES -> true;
+            case WINDOW -> windowId(pq) == windowId(pk);
+        };
+    }
+
+    /** Frame-space position of frame query row {@code q} (undefined for text query rows). */
+    public int queryPosition(int q) {
+        return queryFrameStart + (queriesIncludeText ? q - textLength : q);
+    }
+
+    /** Whether query row {@code q} is a text token. */
+    public boolean isTextQuery(int q) {
+        return queriesIncludeText && q < textLength;
+    }
+
+    /** Window id of frame-space position {@code p} (row window * 65536 + column window), for {@link Scope#WINDOW}. */
+    public int windowId(int p) {
+        int inFrame = p % frameLength;
+        int r = inFrame / grid;
+        int c = inFrame % grid;
+        int wr;
+        int wc;
+        if (wrapAround) {
+            wr = Math.floorMod(r - shift, grid) / windowSize;
+            wc = Math.floorMod(c - shift, grid) / windowSize;
+        } else {
+            wr = (r + shift) / windowSize;
+            wc = (c + shift) / windowSize;
+        }
+        return (wr << 16) | wc;
+    }
+
+    /** Builder-style copy with other query/key geometry (same rules). */
+    public AttentionMask withFrameStarts(int newQueryFrameStart, int newKeyFrameStart) {
+        return new AttentionMask(heads, textLength, textPadding, textBoost, queriesIncludeText, newQueryFrameStart,
+                newKeyFrameStart, frameLength, grid, scope, causal, windowSize, shift, wrapAround);
+    }
+}

@@ -1,0 +1,354 @@
+package io.cogvideo.model;
+
+import io.cogvideo.CogVideoException;
+import io.cogvideo.spi.AttentionMask;
+import io.cogvideo.spi.AttentionMask.Scope;
+import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The CogVideo transformer: one definition, two execution paths (the uncached pass over a whole prefix, and cached
+ * one-token steps), on any {@link Backend}. Mirrors {@code CogVideoCacheModel} of the original code
+ * ({@code models/cogvideo_cache_model.py}) on SwissArmyTransformer's sandwich-LayerNorm transformer.
+ *
+ * <pre>
+ * x = word_emb[ids] + pos_emb(pos)                 pos &lt; 912: base table, else extra table row pos - 912
+ * per layer:  a = LN_in(x)
+ *             base = dense(Attn_spatial(qkv(a)))    text: text only; frame token: text + its own frame
+ *             plus = dense⁺(Attn_temporal(qkv⁺(a))) frame tokens only: text + frames (stage 1: all, causal;
+ *                                                   stage 2: 10x10 windows over all frames, odd layers shifted)
+ *             o = text ? base : σ(α)·base + (1-σ(α))·plus   (image mode: o = base)
+ *             x = x + LN_3(o);  x = x + LN_4(W2·gelu(W1·LN_post(x)))
+ * logits = LN_final(x) · word_emb[:imageVocab]ᵀ
+ * </pre>
+ *
+ * Immutable and thread-safe: all mutable state of a generation lives in an {@link InferenceState}.
+ */
+public final class CogVideoModel {
+    private final CogVideoConfig config;
+    private final CogVideoWeights weights;
+    private final Backend backend;
+
+    public CogVideoModel(CogVideoConfig config, CogVideoWeights weights, Backend backend) {
+        this.config = config;
+        this.weights = weights;
+        this.backend = backend;
+    }
+
+    public CogVideoConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public CogVideoWeights weights() {
+        return weights;
+    }
+
+    /** New per-request caches for {@code batch} sequences whose text prefix has {@code textLength} tokens. */
+    public InferenceState newState(int batch, int textLength, SequenceOptions options) {
+        return new InferenceState(config, backend, batch, textLength, options);
+    }
+
+    /**
+     * The uncached pass over a prefix of text plus whole frames ({@code tokens[b].length = T + k * frameLength}),
+     * filling the caches of {@code state}. Frame blocks carry {@code <start_of_image>} in their first slot, as fed by
+     * the pipeline.
+     *
+     * @param tokens     [batch][n] token ids
+     * @param positions  [n] position ids (stage 1: text 0.., frames 512..; stage 2: temporal slots, see
+     *                   {@link io.cogvideo.generation.SequenceLayout})
+     * @param logitRows  rows whose logits to return (e.g. only the last), or {@code null} for all
+     * @return logits [batch, logitRows.length (or n), imageVocab]
+     */
+    public Tensor prefill(InferenceState state, int[][] tokens, int[] positions, int[] logitRows) {
+        state.checkOpen();
+        final int T = state.textLength;
+        final int L = config.frameLength();
+        final int h = config.hiddenSize();
+        if (tokens.length != state.batch) {
+            throw new CogVideoException("prefill: " + tokens.length + " token rows for a state of batch " + state.batch);
+        }
+        final int n = positions.length;
+        if (state.nextIndex != 0) {
+            throw new CogVideoException("prefill must be the first call on a state (state is at index "
+                    + state.nextIndex + ")");
+        }
+        if (n < T || (n - T) % L != 0) {
+            throw new CogVideoException("prefill length " + n + " must be text length " + T
+                    + " plus whole frames of " + L + " tokens");
+        }
+        final int frameTokens = n - T;
+        if (frameTokens > config.frameCount() * L) {
+            throw new CogVideoException("prefill has " + frameTokens / L + " frames; the model holds at most "
+                    + config.frameCount());
+        }
+        if (state.options.stage() == 2 && frameTokens != 0 && frameTokens != 3 * L) {
+            throw new CogVideoException("stage-2 prefill must give exactly 3 frames (the parent frames), got "
+                    + frameTokens / L);
+        }
+        SequenceOptions o = state.options;
+        Tensor x = embed(tokens, positions); // [B, n, h]
+
+        // Spatial channel, uncached: text sees text; a frame token sees text + its own frame
+        // (causal in stage 1, full among the given frames of stage 2). The text boost applies here only.
+        AttentionMask baseMask = new AttentionMask(config.numHeads(), T, 0, o.textBoost(), true, 0, 0, L,
+                config.frameGrid(), Scope.OWN_FRAME, o.stage() == 1, 0, 0, false);
+        for (int i = 0; i < config.numLayers(); i++) {
+            CogVideoWeights.Layer w = weights.layers().get(i);
+            Tensor a = backend.layerNorm(x, w.inputNormW(), w.inputNormB(), config.layerNormEps());
+            Tensor qkv = backend.linear(a, w.qkvW(), w.qkvB()); // [B, n, 3h]: Q | K | V
+            Tensor q = backend.slice(qkv, 2, 0, h);
+            Tensor k = backend.slice(qkv, 2, h, h);
+            Tensor v = backend.slice(qkv, 2, 2 * h, h);
+            qkv.close();
+            // The base cache keeps all rows, or (limited) the text only: the prefix ends on a frame boundary.
+            int keep = o.limitedBaseCache() ? T : n;
+            writeRows(state.baseK.get(i), k, keep);
+            writeRows(state.baseV.get(i), v, keep);
+            Tensor ctx = backend.attention(q, k, v, n, baseMask); // [B, n, h]
+            Tensor base = backend.linear(ctx, w.denseW(), w.denseB());
+            close(q, k, v, ctx);
+            Tensor out;
+            if (o.imageMode()) {
+                out = base;
+            } else {
+                Tensor pqkv = backend.linear(a, w.plusQkvW(), w.plusQkvB()); // [B, n, 3h]
+                Tensor pk = backend.slice(pqkv, 2, h, h);
+                Tensor pv = backend.slice(pqkv, 2, 2 * h, h);
+                writeRows(state.plusK.get(i), pk, n);
+                writeRows(state.plusV.get(i), pv, n);
+                if (frameTokens == 0) {
+                    out = base;
+                } else {
+                    Tensor framesQkv = backend.slice(pqkv, 1, T, frameTokens);
+                    Tensor pq = backend.slice(framesQkv, 2, 0, h); // [B, frameTokens, h]
+                    Tensor pctx = backend.attention(pq, pk, pv, n, plusMaskPrefill(T, i, o));
+                    Tensor plus = backend.linear(pctx, w.plusDenseW(), w.plusDenseB());
+                    Tensor textOut = backend.slice(base, 1, 0, T);
+                    Tensor frameBase = backend.slice(base, 1, T, frameTokens);
+                    Tensor mixed = backend.channelMix(frameBase, plus, w.mixLogits());
+                    out = backend.concat(1, textOut, mixed);
+                    close(framesQkv, pq, pctx, plus, textOut, frameBase, mixed, base);
+                }
+                close(pqkv, pk, pv);
+            }
+            x = residualTail(x, out, w);
+            a.close();
+        }
+        state.baseLength = o.limitedBaseCache() ? T : n;
+        state.baseFrameStart = o.limitedBaseCache() ? frameTokens : 0;
+        state.plusLength = o.imageMode() ? 0 : n;
+        state.nextIndex = n;
+        return logits(x, logitRows);
+    }
+
+    /**
+     * One cached step: feeds token {@code tokens[b]} at sequence index {@link InferenceState#nextIndex()} with
+     * position id {@code position}, and returns the logits that predict the next token.
+     *
+     * @return logits [batch, 1, imageVocab]
+     */
+    public Tensor step(InferenceState state, int[] tokens, int position) {
+        state.checkOpen();
+        final int T = state.textLength;
+        final int L = config.frameLength();
+        final int h = config.hiddenSize();
+        SequenceOptions o = state.options;
+        if (tokens.length != state.batch) {
+            throw new CogVideoException("step: " + tokens.length + " tokens for a state of batch " + state.batch);
+        }
+        if (state.nextIndex < T) {
+            throw new CogVideoException("step before the text prefix was prefilled");
+        }
+        final int p = state.nextIndex - T; // frame-space position of the fed token
+        if (p >= config.frameCount() * L) {
+            throw new CogVideoException("sequence is full: " + config.frameCount() + " frames of " + L + " tokens");
+        }
+        if (o.limitedBaseCache() && p % L == 0) {
+            state.baseLength = T; // a new frame starts: the spatial channel forgets the previous one
+            state.baseFrameStart = p;
+        }
+        int[][] ids = new int[tokens.length][];
+        for (int b = 0; b < tokens.length; b++) {
+            ids[b] = new int[] {tokens[b]};
+        }
+        Tensor x = embed(ids, new int[] {position}); // [B, 1, h]
+        AttentionMask baseMask = new AttentionMask(config.numHeads(), T, 0, o.textBoost(), false, p,
+                state.baseFrameStart, L, config.frameGrid(), Scope.OWN_FRAME, true, 0, 0, false);
+        for (int i = 0; i < config.numLayers(); i++) {
+            CogVideoWeights.Layer w = weights.layers().get(i);
+            Tensor a = backend.layerNorm(x, w.inputNormW(), w.inputNormB(), config.layerNormEps());
+            Tensor qkv = backend.linear(a, w.qkvW(), w.qkvB()); // [B, 1, 3h]
+            Tensor q = backend.slice(qkv, 2, 0, h);
+            Tensor k = backend.slice(qkv, 2, h, h);
+            Tensor v = backend.slice(qkv, 2, 2 * h, h);
+            backend.write(state.baseK.get(i), 1, state.baseLength, k);
+            backend.write(state.baseV.get(i), 1, state.baseLength, v);
+            Tensor ctx = backend.attention(q, state.baseK.get(i), state.baseV.get(i), state.baseLength + 1, baseMask);
+            Tensor out = backend.linear(ctx, w.denseW(), w.denseB());
+            close(qkv, q, k, v, ctx);
+            if (!o.imageMode()) {
+                Tensor pqkv = backend.linear(a, w.plusQkvW(), w.plusQkvB());
+                Tensor pq = backend.slice(pqkv, 2, 0, h);
+                Tensor pk = backend.slice(pqkv, 2, h, h);
+                Tensor pv = backend.slice(pqkv, 2, 2 * h, h);
+                backend.write(state.plusK.get(i), 1, state.plusLength, pk);
+                backend.write(state.plusV.get(i), 1, state.plusLength, pv);
+                Tensor pctx = backend.attention(pq, state.plusK.get(i), state.plusV.get(i), state.plusLength + 1,
+                        plusMaskStep(T, i, p, o));
+                Tensor plus = backend.linear(pctx, w.plusDenseW(), w.plusDenseB());
+                Tensor mixed = backend.channelMix(out, plus, w.mixLogits());
+                close(pqkv, pq, pk, pv, pctx, plus, out);
+                out = mixed;
+            }
+            x = residualTail(x, out, w);
+            a.close();
+        }
+        state.baseLength++;
+        if (!o.imageMode()) {
+            state.plusLength++;
+        }
+        state.nextIndex++;
+        return logits(x, null);
+    }
+
+    /** Temporal channel of the uncached pass: no text boost (as the original). */
+    private AttentionMask plusMaskPrefill(int T, int layer, SequenceOptions o) {
+        int L = config.frameLength();
+        if (o.stage() == 1) {
+            // FullAttentionMixin: causal over the flattened frames, plus all text.
+            return new AttentionMask(config.numHeads(), T, 0, 0f, false, 0, 0, L, config.frameGrid(),
+                    Scope.ALL_FRAMES, true, 0, 0, false);
+        }
+        // WindowAttentionMixin, stage 2, uncached: the given frames see each other inside windows; odd layers roll
+        // the grid by windowSize/2 and — as in the original NAR code — apply no region mask (windows wrap around).
+        int shift = layer % 2 == 1 ? o.windowSize() / 2 : 0;
+        return new AttentionMask(config.numHeads(), T, 0, 0f, false, 0, 0, L, config.frameGrid(), Scope.WINDOW,
+                false, o.windowSize(), shift, true);
+    }
+
+    /** Temporal channel of a cached step at frame-space position {@code p}: text boost applies. */
+    private AttentionMask plusMaskStep(int T, int layer, int p, SequenceOptions o) {
+        int L = config.frameLength();
+        if (o.stage() == 1) {
+            return new AttentionMask(config.numHeads(), T, 0, o.textBoost(), false, p, 0, L, config.frameGrid(),
+                    Scope.ALL_FRAMES, true, 0, 0, false);
+        }
+        // Cached stage-2 steps clip shifted windows at the frame border (the Swin region mask).
+        int shift = layer % 2 == 1 ? o.windowSize() / 2 : 0;
+        return new AttentionMask(config.numHeads(), T, 0, o.textBoost(), false, p, 0, L, config.frameGrid(),
+                Scope.WINDOW, true, o.windowSize(), shift, false);
+    }
+
+    /** {@code x + LN3(out)}, then the MLP with its sandwich norm. Closes its inputs. */
+    private Tensor residualTail(Tensor x, Tensor out, CogVideoWeights.Layer w) {
+        float eps = config.layerNormEps();
+        Tensor o3 = backend.layerNorm(out, w.thirdNormW(), w.thirdNormB(), eps);
+        Tensor x1 = backend.add(x, o3);
+        close(out, o3, x);
+        Tensor m = backend.layerNorm(x1, w.postNormW(), w.postNormB(), eps);
+        Tensor hid = backend.linear(m, w.fcInW(), w.fcInB()); // [B, n, 4h]
+        Tensor act = backend.gelu(hid);
+        Tensor m2 = backend.linear(act, w.fcOutW(), w.fcOutB());
+        Tensor m3 = backend.layerNorm(m2, w.fourthNormW(), w.fourthNormB(), eps);
+        Tensor x2 = backend.add(x1, m3);
+        close(m, hid, act, m2, m3, x1);
+        return x2;
+    }
+
+    private Tensor logits(Tensor x, int[] rows) {
+        Tensor xf = backend.layerNorm(x, weights.finalNormWeight(), weights.finalNormBias(), config.layerNormEps());
+        x.close();
+        Tensor sel = xf;
+        if (rows != null) {
+            int n = xf.dim(1);
+            List<Tensor> parts = new ArrayList<>(rows.length);
+            for (int r : rows) {
+                if (r < 0 || r >= n) {
+                    throw new CogVideoException("logit row " + r + " outside [0, " + n + ")");
+                }
+                parts.add(backend.slice(xf, 1, r, 1));
+            }
+            sel = parts.size() == 1 ? parts.get(0) : backend.concat(1, parts.toArray(new Tensor[0]));
+            xf.close();
+        }
+        Tensor logits = backend.linear(sel, weights.imageHead(), null);
+        sel.close();
+        return logits;
+    }
+
+    /** Word plus position embeddings; positions below 512 + frameLength use the base table, the rest the extra one. */
+    private Tensor embed(int[][] tokens, int[] positions) {
+        int batch = tokens.length;
+        int n = positions.length;
+        int[] flat = new int[batch * n];
+        for (int b = 0; b < batch; b++) {
+            if (tokens[b].length != n) {
+                throw new CogVideoException("token row " + b + " has " + tokens[b].length + " ids, expected " + n);
+            }
+            for (int i = 0; i < n; i++) {
+                int id = tokens[b][i];
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new CogVideoException("token id " + id + " at row " + b + ", index " + i
+                            + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+                }
+                flat[b * n + i] = id;
+            }
+        }
+        Tensor word = backend.gatherRows(weights.wordEmbeddings(), flat, batch); // [B, n, h]
+        int extraStart = config.extraPositionStart();
+        List<Tensor> parts = new ArrayList<>();
+        int i = 0;
+        while (i < n) {
+            boolean extra = positions[i] >= extraStart;
+            int j = i;
+            while (j < n && (positions[j] >= extraStart) == extra) {
+                j++;
+            }
+            int[] rows = new int[j - i];
+            for (int t = i; t < j; t++) {
+                int pos = positions[t];
+                int row = extra ? pos - extraStart : pos;
+                int limit = extra ? config.additionalSeqLen() : config.maxSequenceLength();
+                if (pos < 0 || row >= limit) {
+                    throw new CogVideoException("position id " + pos + " at index " + t + " is outside [0, "
+                            + (extraStart + config.additionalSeqLen()) + ")");
+                }
+                rows[t - i] = row;
+            }
+            parts.add(backend.gatherRows(extra ? weights.extraPositions() : weights.positionEmbeddings(), rows, 1));
+            i = j;
+        }
+        Tensor pos = parts.size() == 1 ? parts.get(0) : backend.concat(1, parts.toArray(new Tensor[0]));
+        Tensor x = backend.add(word, pos);
+        word.close();
+        pos.close();
+        if (parts.size() > 1) {
+            parts.forEach(Tensor::close);
+        }
+        return x;
+    }
+
+    private void writeRows(Tensor cache, Tensor src, int rows) {
+        if (rows == src.dim(1)) {
+            backend.write(cache, 1, 0, src);
+        } else {
+            try (Tensor part = backend.slice(src, 1, 0, rows)) {
+                backend.write(cache, 1, 0, part);
+            }
+        }
+    }
+
+    private static void close(Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t != null) {
+                t.close();
+            }
+        }
+    }
+}

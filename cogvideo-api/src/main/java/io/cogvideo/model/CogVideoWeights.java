@@ -1,0 +1,116 @@
+package io.cogvideo.model;
+
+import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The weights of one CogVideo stage model on a backend, named after the checkpoint keys. Shared, read-only state:
+ * one instance serves every request. {@code h} = hidden size, {@code V} = vocabulary.
+ *
+ * @param wordEmbeddings     {@code transformer.word_embeddings.weight} [V, h] (also the tied output head)
+ * @param imageHead          the first {@code imageVocabSize} rows of {@code wordEmbeddings} [imageVocab, h]
+ * @param positionEmbeddings {@code transformer.position_embeddings.weight} [maxSequenceLength, h]
+ * @param extraPositions     {@code mixins.extra_position_embedding.position_embeddings.weight} [additionalSeqLen, h]
+ * @param layers             per-layer weights
+ * @param finalNormWeight    {@code transformer.final_layernorm.weight} [h]
+ * @param finalNormBias      {@code transformer.final_layernorm.bias} [h]
+ */
+public record CogVideoWeights(
+        Tensor wordEmbeddings,
+        Tensor imageHead,
+        Tensor positionEmbeddings,
+        Tensor extraPositions,
+        List<Layer> layers,
+        Tensor finalNormWeight,
+        Tensor finalNormBias) implements AutoCloseable {
+
+    /**
+     * One transformer layer: the frozen CogView2 block and the CogVideo attention-plus (temporal) channel.
+     *
+     * @param inputNormW  {@code transformer.layers.i.input_layernorm.weight} [h] (and bias)
+     * @param qkvW        {@code transformer.layers.i.attention.query_key_value.weight} [3h, h] rows Q | K | V
+     * @param denseW      {@code transformer.layers.i.attention.dense.weight} [h, h]
+     * @param thirdNormW  {@code transformer.layers.i.third_layernorm.weight} [h] (sandwich LN after attention)
+     * @param postNormW   {@code transformer.layers.i.post_attention_layernorm.weight} [h]
+     * @param fcInW       {@code transformer.layers.i.mlp.dense_h_to_4h.weight} [4h, h]
+     * @param fcOutW      {@code transformer.layers.i.mlp.dense_4h_to_h.weight} [h, 4h]
+     * @param fourthNormW {@code transformer.layers.i.fourth_layernorm.weight} [h] (sandwich LN after the MLP)
+     * @param plusQkvW    {@code mixins.attention_plus.query_key_value.i.weight} [3h, h]
+     * @param plusDenseW  {@code mixins.attention_plus.dense.i.weight} [h, h]
+     * @param mixLogits   {@code mixins.attention_plus.attn_distribution.i} [h] (sigmoid gives the base share)
+     */
+    public record Layer(
+            Tensor inputNormW, Tensor inputNormB,
+            Tensor qkvW, Tensor qkvB,
+            Tensor denseW, Tensor denseB,
+            Tensor thirdNormW, Tensor thirdNormB,
+            Tensor postNormW, Tensor postNormB,
+            Tensor fcInW, Tensor fcInB,
+            Tensor fcOutW, Tensor fcOutB,
+            Tensor fourthNormW, Tensor fourthNormB,
+            Tensor plusQkvW, Tensor plusQkvB,
+            Tensor plusDenseW, Tensor plusDenseB,
+            Tensor mixLogits) {
+
+        List<Tensor> all() {
+            return List.of(inputNormW, inputNormB, qkvW, qkvB, denseW, denseB, thirdNormW, thirdNormB, postNormW,
+                    postNormB, fcInW, fcInB, fcOutW, fcOutB, fourthNormW, fourthNormB, plusQkvW, plusQkvB, plusDenseW,
+                    plusDenseB, mixLogits);
+        }
+    }
+
+    /** Loads and shape-checks every tensor of a CogVideo stage checkpoint onto {@code backend}. */
+    public static CogVideoWeights load(CogVideoConfig c, WeightSource src, Backend backend) {
+        int h = c.hiddenSize();
+        Tensor word = backend.upload(src.require("transformer.word_embeddings.weight", c.vocabSize(), h));
+        Tensor head = c.imageVocabSize() == c.vocabSize() ? word : backend.slice(word, 0, 0, c.imageVocabSize());
+        Tensor pos = backend.upload(src.require("transformer.position_embeddings.weight", c.maxSequenceLength(), h));
+        Tensor extra = backend.upload(src.require("mixins.extra_position_embedding.position_embeddings.weight",
+                c.additionalSeqLen(), h));
+        List<Layer> layers = new ArrayList<>(c.numLayers());
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "transformer.layers." + i + ".";
+            String plus = "mixins.attention_plus.";
+            layers.add(new Layer(
+                    backend.upload(src.require(p + "input_layernorm.weight", h)),
+                    backend.upload(src.require(p + "input_layernorm.bias", h)),
+                    backend.upload(src.require(p + "attention.query_key_value.weight", 3 * h, h)),
+                    backend.upload(src.require(p + "attention.query_key_value.bias", 3 * h)),
+                    backend.upload(src.require(p + "attention.dense.weight", h, h)),
+                    backend.upload(src.require(p + "attention.dense.bias", h)),
+                    backend.upload(src.require(p + "third_layernorm.weight", h)),
+                    backend.upload(src.require(p + "third_layernorm.bias", h)),
+                    backend.upload(src.require(p + "post_attention_layernorm.weight", h)),
+                    backend.upload(src.require(p + "post_attention_layernorm.bias", h)),
+                    backend.upload(src.require(p + "mlp.dense_h_to_4h.weight", 4 * h, h)),
+                    backend.upload(src.require(p + "mlp.dense_h_to_4h.bias", 4 * h)),
+                    backend.upload(src.require(p + "mlp.dense_4h_to_h.weight", h, 4 * h)),
+                    backend.upload(src.require(p + "mlp.dense_4h_to_h.bias", h)),
+                    backend.upload(src.require(p + "fourth_layernorm.weight", h)),
+                    backend.upload(src.require(p + "fourth_layernorm.bias", h)),
+                    backend.upload(src.require(plus + "query_key_value." + i + ".weight", 3 * h, h)),
+                    backend.upload(src.require(plus + "query_key_value." + i + ".bias", 3 * h)),
+                    backend.upload(src.require(plus + "dense." + i + ".weight", h, h)),
+                    backend.upload(src.require(plus + "dense." + i + ".bias", h)),
+                    backend.upload(src.require(plus + "attn_distribution." + i, h))));
+        }
+        return new CogVideoWeights(word, head, pos, extra, List.copyOf(layers),
+                backend.upload(src.require("transformer.final_layernorm.weight", h)),
+                backend.upload(src.require("transformer.final_layernorm.bias", h)));
+    }
+
+    @Override
+    public void close() {
+        wordEmbeddings.close();
+        imageHead.close();
+        positionEmbeddings.close();
+        extraPositions.close();
+        finalNormWeight.close();
+        finalNormBias.close();
+        for (Layer l : layers) {
+            l.all().forEach(Tensor::close);
+        }
+    }
+}

@@ -11,15 +11,20 @@ import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * {@link Backend} on ND4J's CPU backend. Weights and activations are float32; GEMMs go to OpenBLAS.
- * Thread-safe for concurrent requests (ND4J's CPU ops are re-entrant; tensors are not shared between requests).
+ * {@link Backend} on the CPU: ND4J (OpenBLAS) runs the large GEMMs; element-wise operations, small matrix-vector
+ * products and cached-step attention run as plain Java loops on heap arrays, avoiding a native call per small
+ * operation. Weights and activations are float32.
+ *
+ * <p>Thread-safe: weights are read-only, activations belong to one request.
  */
 final class CpuBackend implements Backend {
+    /** Below this many multiply-adds a linear layer runs in Java rather than through a native GEMM call. */
+    static final long JAVA_GEMM_MACS = 1L << 16;
+    /** Weights up to this many elements keep a heap copy for the Java kernels. */
+    static final long HEAP_WEIGHT_LIMIT = 1L << 22;
     private static final int CONVERT_CHUNK = 1 << 22;
 
     private final BackendOptions options;
@@ -40,27 +45,18 @@ final class CpuBackend implements Backend {
 
     @Override
     public String description() {
-        return "cpu (ND4J " + Nd4j.getBackend().getClass().getSimpleName() + ", float32, "
-                + Nd4jQuiet.threads() + " threads)";
+        return "cpu (ND4J/OpenBLAS + Java kernels, float32, " + Nd4jQuiet.threads() + " threads)";
     }
 
-    private static INDArray nd(Tensor t) {
+    static CpuTensor t(Tensor t) {
         if (t instanceof CpuTensor c) {
-            return c.a;
+            return c;
         }
         throw new CogVideoException("tensor " + t + " does not belong to the cpu backend");
     }
 
-    private static CpuTensor wrap(INDArray a) {
-        return new CpuTensor(a);
-    }
-
-    private static long[] longs(int[] shape) {
-        long[] s = new long[shape.length];
-        for (int i = 0; i < shape.length; i++) {
-            s[i] = shape[i];
-        }
-        return s;
+    private static CpuTensor heap(float[] data, int... shape) {
+        return new CpuTensor(shape, data);
     }
 
     // ------------------------------------------------------------------ tensors
@@ -71,13 +67,21 @@ final class CpuBackend implements Backend {
             throw new CogVideoException("shape " + Arrays.toString(shape) + " needs " + TensorData.numel(shape)
                     + " values, got " + values.length);
         }
-        return wrap(Nd4j.create(values, longs(shape), 'c'));
+        return heap(values.clone(), shape.clone());
     }
 
     @Override
     public Tensor upload(TensorData data) {
         long n = data.numel();
-        INDArray out = Nd4j.create(DataType.FLOAT, longs(data.shape()), 'c');
+        int[] shape = data.shape();
+        if (n <= HEAP_WEIGHT_LIMIT) {
+            return heap(data.toFloatArray(), shape);
+        }
+        long[] s = new long[shape.length];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = shape[i];
+        }
+        INDArray out = Nd4j.create(DataType.FLOAT, s, 'c');
         INDArray flat = out.reshape('c', new long[] {n});
         float[] chunk = new float[(int) Math.min(n, CONVERT_CHUNK)];
         for (long off = 0; off < n; off += CONVERT_CHUNK) {
@@ -88,152 +92,240 @@ final class CpuBackend implements Backend {
             data.copyToFloats(off, chunk, 0, len);
             flat.get(NDArrayIndex.interval(off, off + len)).assign(Nd4j.createFromArray(chunk));
         }
-        return wrap(out);
+        return new CpuTensor(out);
     }
 
     @Override
     public Tensor zeros(int... shape) {
-        return wrap(Nd4j.create(DataType.FLOAT, longs(shape), 'c'));
+        return heap(new float[Math.toIntExact(TensorData.numel(shape))], shape.clone());
     }
 
     @Override
-    public float[] toFloats(Tensor t) {
-        return nd(t).dup('c').data().asFloat();
+    public float[] toFloats(Tensor x) {
+        return t(x).heap().clone();
     }
 
     // ------------------------------------------------------------------ operations
 
     @Override
     public Tensor gatherRows(Tensor table, int[] rows, int batch) {
-        INDArray tab = nd(table);
+        CpuTensor tab = t(table);
+        int vocab = tab.shape[0];
+        int h = tab.shape[1];
         if (rows.length % batch != 0) {
             throw new CogVideoException("gatherRows: " + rows.length + " rows do not split into batch " + batch);
         }
-        long vocab = tab.size(0);
         for (int r : rows) {
             if (r < 0 || r >= vocab) {
                 throw new CogVideoException("row " + r + " outside [0, " + vocab + ")");
             }
         }
-        INDArray g = Nd4j.pullRows(tab, 1, rows);
-        return wrap(g.reshape('c', new long[] {batch, rows.length / batch, tab.size(1)}));
+        float[] out;
+        if (tab.hasHeap() || (long) vocab * h <= HEAP_WEIGHT_LIMIT) {
+            float[] src = tab.heap();
+            out = new float[rows.length * h];
+            for (int i = 0; i < rows.length; i++) {
+                System.arraycopy(src, rows[i] * h, out, i * h, h);
+            }
+        } else {
+            out = Nd4j.pullRows(tab.nd(), 1, rows).dup('c').data().asFloat();
+        }
+        return heap(out, batch, rows.length / batch, h);
     }
 
     @Override
     public Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        INDArray a = nd(x);
-        INDArray w = nd(weight);
-        long in = a.size(-1);
-        if (w.size(1) != in) {
+        CpuTensor a = t(x);
+        CpuTensor w = t(weight);
+        int in = a.shape[a.shape.length - 1];
+        int out = w.shape[0];
+        if (w.shape[1] != in) {
             throw new CogVideoException("linear: input width " + in + " does not match weight "
-                    + Arrays.toString(w.shape()));
+                    + Arrays.toString(w.shape));
         }
-        long rows = a.length() / in;
-        INDArray a2 = a.reshape('c', new long[] {rows, in});
-        INDArray y = a2.mmul(w.transpose());
+        int rows = a.numel() / in;
+        int[] shape = a.shape.clone();
+        shape[shape.length - 1] = out;
+        long macs = (long) rows * in * out;
+        if (macs <= JAVA_GEMM_MACS || (rows <= 4 && (w.hasHeap() || (long) in * out <= HEAP_WEIGHT_LIMIT) && macs <= (1L << 20))) {
+            float[] y = JavaKernels.linear(a.heap(), rows, in, w.heap(), out, bias == null ? null : t(bias).heap());
+            return heap(y, shape);
+        }
+        INDArray x2 = a.nd().reshape('c', new long[] {rows, in});
+        INDArray y = x2.mmul(w.nd().transpose());
         if (bias != null) {
-            y.addiRowVector(nd(bias));
+            y.addiRowVector(t(bias).nd());
         }
-        long[] shape = a.shape().clone();
-        shape[shape.length - 1] = w.size(0);
-        return wrap(y.reshape('c', shape));
+        return new CpuTensor(y.reshape('c', toLong(shape)));
+    }
+
+    private static long[] toLong(int[] s) {
+        long[] l = new long[s.length];
+        for (int i = 0; i < s.length; i++) {
+            l[i] = s[i];
+        }
+        return l;
     }
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        INDArray a = nd(x);
-        long hdim = a.size(-1);
-        INDArray a2 = a.reshape('c', new long[] {a.length() / hdim, hdim});
-        INDArray mean = a2.mean(true, 1);
-        INDArray c = a2.subColumnVector(mean);
-        INDArray var = c.mul(c).mean(true, 1);
-        INDArray inv = Transforms.pow(var.addi(eps), -0.5, false);
-        c.muliColumnVector(inv).muliRowVector(nd(gamma)).addiRowVector(nd(beta));
-        return wrap(c.reshape('c', a.shape()));
+        CpuTensor a = t(x);
+        int h = a.shape[a.shape.length - 1];
+        float[] y = JavaKernels.layerNorm(a.heap(), h, t(gamma).heap(), t(beta).heap(), eps);
+        return heap(y, a.shape.clone());
     }
 
     @Override
     public Tensor gelu(Tensor x) {
-        INDArray a = nd(x);
-        // 0.5 x (1 + tanh(0.7978845608 (x + 0.044715 x^3)))
-        INDArray inner = a.mul(a).muli(0.044715f).addi(1f).muli(a).muli(0.7978845608028654f);
-        INDArray t = Transforms.tanh(inner, false).addi(1f).muli(a).muli(0.5f);
-        return wrap(t);
+        CpuTensor a = t(x);
+        return heap(JavaKernels.gelu(a.heap()), a.shape.clone());
     }
 
     @Override
     public Tensor add(Tensor a, Tensor b) {
-        INDArray x = nd(a);
-        INDArray y = nd(b);
-        if (Arrays.equals(x.shape(), y.shape())) {
-            return wrap(x.add(y));
+        CpuTensor x = t(a);
+        CpuTensor y = t(b);
+        float[] xs = x.heap();
+        float[] ys = y.heap();
+        if (xs.length % ys.length != 0 || (xs.length != ys.length && y.shape[0] != 1)) {
+            throw new CogVideoException("add: shapes " + Arrays.toString(x.shape) + " and " + Arrays.toString(y.shape)
+                    + " do not broadcast");
         }
-        if (y.size(0) == 1 && x.rank() == y.rank()) {
-            long per = y.length();
-            INDArray x2 = x.reshape('c', new long[] {x.size(0), per});
-            return wrap(x2.addRowVector(y.reshape('c', new long[] {per})).reshape('c', x.shape()));
+        float[] out = new float[xs.length];
+        int per = ys.length;
+        for (int i = 0; i < xs.length; i++) {
+            out[i] = xs[i] + ys[i % per];
         }
-        throw new CogVideoException("add: shapes " + Arrays.toString(x.shape()) + " and " + Arrays.toString(y.shape())
-                + " do not broadcast");
+        return heap(out, x.shape.clone());
     }
 
     @Override
     public Tensor channelMix(Tensor base, Tensor plus, Tensor mixLogits) {
-        INDArray b = nd(base);
-        INDArray p = nd(plus);
-        INDArray s = Transforms.sigmoid(nd(mixLogits), true);
-        INDArray oneMinus = s.rsub(1f);
-        long hdim = b.size(-1);
-        INDArray b2 = b.reshape('c', new long[] {b.length() / hdim, hdim}).mulRowVector(s);
-        INDArray p2 = p.reshape('c', new long[] {p.length() / hdim, hdim}).mulRowVector(oneMinus);
-        return wrap(b2.addi(p2).reshape('c', b.shape()));
+        CpuTensor b = t(base);
+        float[] bs = b.heap();
+        float[] ps = t(plus).heap();
+        float[] a = t(mixLogits).heap();
+        int h = a.length;
+        float[] s = new float[h];
+        for (int i = 0; i < h; i++) {
+            s[i] = (float) (1.0 / (1.0 + Math.exp(-a[i])));
+        }
+        float[] out = new float[bs.length];
+        for (int i = 0; i < bs.length; i++) {
+            float si = s[i % h];
+            out[i] = si * bs[i] + (1f - si) * ps[i];
+        }
+        return heap(out, b.shape.clone());
     }
 
     @Override
     public Tensor slice(Tensor x, int axis, int start, int length) {
-        INDArray a = nd(x);
-        return wrap(a.get(range(a.rank(), axis, start, length)).dup('c'));
-    }
-
-    private static INDArrayIndex[] range(int rank, int axis, long start, long length) {
-        INDArrayIndex[] idx = new INDArrayIndex[rank];
-        for (int i = 0; i < rank; i++) {
-            idx[i] = i == axis ? NDArrayIndex.interval(start, start + length) : NDArrayIndex.all();
+        CpuTensor a = t(x);
+        int[] shape = a.shape.clone();
+        int ax = axis < 0 ? shape.length + axis : axis;
+        if (start < 0 || length < 0 || start + length > shape[ax]) {
+            throw new CogVideoException("slice [" + start + ", " + (start + length) + ") outside axis " + ax
+                    + " of " + Arrays.toString(shape));
         }
-        return idx;
+        int outer = 1;
+        for (int i = 0; i < ax; i++) {
+            outer *= shape[i];
+        }
+        int inner = 1;
+        for (int i = ax + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        float[] src = a.heap();
+        float[] out = new float[outer * length * inner];
+        for (int o = 0; o < outer; o++) {
+            System.arraycopy(src, (o * shape[ax] + start) * inner, out, o * length * inner, length * inner);
+        }
+        shape[ax] = length;
+        return heap(out, shape);
     }
 
     @Override
     public Tensor concat(int axis, Tensor... parts) {
-        INDArray[] arrays = new INDArray[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            arrays[i] = nd(parts[i]);
+        CpuTensor first = t(parts[0]);
+        int[] shape = first.shape.clone();
+        int ax = axis < 0 ? shape.length + axis : axis;
+        int total = 0;
+        for (Tensor p : parts) {
+            total += t(p).shape[ax];
         }
-        return wrap(Nd4j.concat(axis, arrays));
+        int outer = 1;
+        for (int i = 0; i < ax; i++) {
+            outer *= shape[i];
+        }
+        int inner = 1;
+        for (int i = ax + 1; i < shape.length; i++) {
+            inner *= shape[i];
+        }
+        float[] out = new float[outer * total * inner];
+        int off = 0;
+        for (Tensor p : parts) {
+            CpuTensor c = t(p);
+            int len = c.shape[ax];
+            float[] src = c.heap();
+            for (int o = 0; o < outer; o++) {
+                System.arraycopy(src, o * len * inner, out, (o * total + off) * inner, len * inner);
+            }
+            off += len;
+        }
+        shape[ax] = total;
+        return heap(out, shape);
     }
 
     @Override
     public void write(Tensor dst, int axis, int offset, Tensor src) {
-        INDArray d = nd(dst);
-        INDArray s = nd(src);
-        long len = s.size(axis);
-        if (offset < 0 || offset + len > d.size(axis)) {
+        CpuTensor d = t(dst);
+        CpuTensor s = t(src);
+        int ax = axis < 0 ? d.shape.length + axis : axis;
+        int len = s.shape[ax];
+        if (offset < 0 || offset + len > d.shape[ax]) {
             throw new CogVideoException("write: rows [" + offset + ", " + (offset + len) + ") outside [0, "
-                    + d.size(axis) + ")");
+                    + d.shape[ax] + ")");
         }
-        d.get(range(d.rank(), axis, offset, len)).assign(s);
+        int outer = 1;
+        for (int i = 0; i < ax; i++) {
+            outer *= d.shape[i];
+        }
+        int inner = 1;
+        for (int i = ax + 1; i < d.shape.length; i++) {
+            inner *= d.shape[i];
+        }
+        float[] dh = d.heap();
+        float[] sh = s.heap();
+        for (int o = 0; o < outer; o++) {
+            System.arraycopy(sh, o * len * inner, dh, (o * d.shape[ax] + offset) * inner, len * inner);
+        }
+        d.heapChanged();
     }
 
     @Override
     public Tensor attention(Tensor qt, Tensor kt, Tensor vt, int keyLength, AttentionMask mask) {
-        INDArray q = nd(qt);
-        INDArray k = nd(kt);
-        INDArray v = nd(vt);
-        return wrap(CpuAttention.attention(q, k, v, keyLength, mask));
+        CpuTensor q = t(qt);
+        CpuTensor k = t(kt);
+        CpuTensor v = t(vt);
+        int nq = q.shape[1];
+        int width = q.shape[2];
+        if (k.shape[2] != width || v.shape[2] != width || keyLength > k.shape[1] || k.shape[0] != q.shape[0]) {
+            throw new CogVideoException("attention: q " + Arrays.toString(q.shape) + ", k " + Arrays.toString(k.shape)
+                    + ", v " + Arrays.toString(v.shape) + ", keyLength " + keyLength + " do not fit");
+        }
+        if (nq <= 8) {
+            float[] out = JavaKernels.attention(q.heap(), k.heap(), v.heap(), q.shape[0], nq, k.shape[1], keyLength,
+                    width, mask);
+            return heap(out, q.shape.clone());
+        }
+        INDArray qa = q.nd();
+        INDArray ka = k.nd();
+        INDArray va = v.nd();
+        return new CpuTensor(CpuAttention.attention(qa, ka, va, keyLength, mask));
     }
 
     @Override
     public void close() {
-        // nothing held beyond ND4J's own arrays
+        // nothing held beyond arrays reclaimed by the garbage collector and ND4J
     }
 }

@@ -2,24 +2,88 @@ package io.cogvideo.backend.cpu;
 
 import io.cogvideo.spi.DType;
 import io.cogvideo.spi.Tensor;
+import java.util.Arrays;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
-/** A CPU tensor: a C-ordered float32 ND4J array. Memory is reclaimed by ND4J's deallocator when unreachable. */
+/**
+ * A CPU tensor, float32, row-major. It lives on the Java heap ({@code float[]}, where the small fused operations
+ * run without crossing into native code) and/or as an ND4J array (off-heap, for OpenBLAS GEMMs); each form is made
+ * from the other on first use. Weights are immutable, so their lazily made forms are cached.
+ */
 final class CpuTensor implements Tensor {
-    final INDArray a;
+    final int[] shape;
+    private volatile float[] heap;
+    private volatile INDArray nd;
 
-    CpuTensor(INDArray a) {
-        this.a = a;
+    CpuTensor(int[] shape, float[] heap) {
+        this.shape = shape;
+        this.heap = heap;
+    }
+
+    CpuTensor(INDArray nd) {
+        long[] s = nd.shape();
+        this.shape = new int[s.length];
+        for (int i = 0; i < s.length; i++) {
+            shape[i] = Math.toIntExact(s[i]);
+        }
+        this.nd = nd;
+    }
+
+    int numel() {
+        int n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
+    boolean hasHeap() {
+        return heap != null;
+    }
+
+    /** The heap form (made from the ND4J form on first use). Callers that write must own the tensor. */
+    float[] heap() {
+        float[] h = heap;
+        if (h == null) {
+            synchronized (this) {
+                h = heap;
+                if (h == null) {
+                    h = nd.dup('c').data().asFloat();
+                    heap = h;
+                }
+            }
+        }
+        return h;
+    }
+
+    /** The ND4J form (made from the heap form on first use; a snapshot, do not cache for tensors that change). */
+    INDArray nd() {
+        INDArray a = nd;
+        if (a == null) {
+            synchronized (this) {
+                a = nd;
+                if (a == null) {
+                    long[] s = new long[shape.length];
+                    for (int i = 0; i < s.length; i++) {
+                        s[i] = shape[i];
+                    }
+                    a = Nd4j.create(heap, s, 'c');
+                    nd = a;
+                }
+            }
+        }
+        return a;
+    }
+
+    /** Drops a stale ND4J snapshot after the heap form was written. */
+    void heapChanged() {
+        nd = null;
     }
 
     @Override
     public int[] shape() {
-        long[] s = a.shape();
-        int[] out = new int[s.length];
-        for (int i = 0; i < s.length; i++) {
-            out[i] = Math.toIntExact(s[i]);
-        }
-        return out;
+        return shape.clone();
     }
 
     @Override
@@ -29,11 +93,11 @@ final class CpuTensor implements Tensor {
 
     @Override
     public void close() {
-        // Arrays may share buffers with views; ND4J's garbage-driven deallocation releases them safely.
+        // memory is reclaimed by the garbage collector (heap) and ND4J's deallocator (off-heap)
     }
 
     @Override
     public String toString() {
-        return "CpuTensor" + java.util.Arrays.toString(a.shape());
+        return "CpuTensor" + Arrays.toString(shape);
     }
 }

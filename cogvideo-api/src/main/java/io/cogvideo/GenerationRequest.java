@@ -1,0 +1,328 @@
+package io.cogvideo;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * One text-to-video request. Immutable; validated when built (values that depend on the model, such as the prompt's
+ * token budget, are checked by {@link VideoGenerator#generate} before any work). Defaults are those of the released
+ * CogVideo pipeline ({@code scripts/inference_cogvideo_pipeline.sh}) unless noted.
+ */
+public final class GenerationRequest {
+    /** Frame rates the model was trained for: key frames at 1 fps, each interpolation round doubles it. */
+    public static final Set<Integer> FRAME_RATES = Set.of(1, 2, 4, 8);
+
+    private final String prompt;
+    private final int frameRate;
+    private final Long seed;
+    private final int samples;
+    private final int topKClusters;
+    private final int firstFrameTopKClusters;
+    private final double temperature;
+    private final double firstFrameTemperature;
+    private final double temperature2;
+    private final boolean guidance;
+    private final double guidanceAlpha;
+    private final double textBoost;
+    private final int maxBatchSize;
+    private final List<int[]> givenFrames;
+    private final GenerationListener listener;
+    private final Cancellation cancellation;
+
+    private GenerationRequest(Builder b) {
+        this.prompt = b.prompt;
+        this.frameRate = b.frameRate;
+        this.seed = b.seed;
+        this.samples = b.samples;
+        this.topKClusters = b.topKClusters;
+        this.firstFrameTopKClusters = b.firstFrameTopKClusters;
+        this.temperature = b.temperature;
+        this.firstFrameTemperature = b.firstFrameTemperature;
+        this.temperature2 = b.temperature2;
+        this.guidance = b.guidance;
+        this.guidanceAlpha = b.guidanceAlpha;
+        this.textBoost = b.textBoost;
+        this.maxBatchSize = b.maxBatchSize;
+        List<int[]> frames = new ArrayList<>();
+        for (int[] f : b.givenFrames) {
+            frames.add(f.clone());
+        }
+        this.givenFrames = List.copyOf(frames);
+        this.listener = b.listener;
+        this.cancellation = b.cancellation;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this request's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.prompt = prompt;
+        b.frameRate = frameRate;
+        b.seed = seed;
+        b.samples = samples;
+        b.topKClusters = topKClusters;
+        b.firstFrameTopKClusters = firstFrameTopKClusters;
+        b.temperature = temperature;
+        b.firstFrameTemperature = firstFrameTemperature;
+        b.temperature2 = temperature2;
+        b.guidance = guidance;
+        b.guidanceAlpha = guidanceAlpha;
+        b.textBoost = textBoost;
+        b.maxBatchSize = maxBatchSize;
+        b.givenFrames = new ArrayList<>(givenFrames);
+        b.listener = listener;
+        b.cancellation = cancellation;
+        return b;
+    }
+
+    public String prompt() {
+        return prompt;
+    }
+
+    public int frameRate() {
+        return frameRate;
+    }
+
+    /** The seed, or {@code null} to draw one (reported in the result). */
+    public Long seed() {
+        return seed;
+    }
+
+    public int samples() {
+        return samples;
+    }
+
+    public int topKClusters() {
+        return topKClusters;
+    }
+
+    public int firstFrameTopKClusters() {
+        return firstFrameTopKClusters;
+    }
+
+    public double temperature() {
+        return temperature;
+    }
+
+    public double firstFrameTemperature() {
+        return firstFrameTemperature;
+    }
+
+    public double temperature2() {
+        return temperature2;
+    }
+
+    public boolean guidance() {
+        return guidance;
+    }
+
+    public double guidanceAlpha() {
+        return guidanceAlpha;
+    }
+
+    public double textBoost() {
+        return textBoost;
+    }
+
+    public int maxBatchSize() {
+        return maxBatchSize;
+    }
+
+    /** Given leading key frames as token grids (row-major), copies. */
+    public List<int[]> givenFrames() {
+        List<int[]> out = new ArrayList<>();
+        for (int[] f : givenFrames) {
+            out.add(f.clone());
+        }
+        return out;
+    }
+
+    public GenerationListener listener() {
+        return listener;
+    }
+
+    public Cancellation cancellation() {
+        return cancellation;
+    }
+
+    /** Frames of the result: 5 key frames, doubled minus one per interpolation round (5, 9, 17, 33). */
+    public int frameCount() {
+        return 4 * frameRate + 1;
+    }
+
+    /** Builder; every setter validates its argument, {@link #build()} checks the combination. */
+    public static final class Builder {
+        private String prompt;
+        private int frameRate = 8;
+        private Long seed;
+        private int samples = 1;
+        private int topKClusters = 12;
+        private int firstFrameTopKClusters = 16;
+        private double temperature = 1.05;
+        private double firstFrameTemperature = 1.0;
+        private double temperature2 = 0.89;
+        private boolean guidance = true;
+        private double guidanceAlpha = 3.0;
+        private double textBoost = 1.4;
+        private int maxBatchSize = 8;
+        private List<int[]> givenFrames = new ArrayList<>();
+        private GenerationListener listener = GenerationListener.NONE;
+        private Cancellation cancellation = new Cancellation();
+
+        private Builder() {
+        }
+
+        /** The prompt, in simplified Chinese as the released model was trained (required, not blank). */
+        public Builder prompt(String prompt) {
+            if (prompt == null || prompt.isBlank()) {
+                throw new CogVideoException("prompt must not be empty or blank, got " + (prompt == null ? "null"
+                        : "\"" + prompt + "\""));
+            }
+            this.prompt = prompt;
+            return this;
+        }
+
+        /** Frames per second over the 4-second clip: 1, 2, 4 or 8 (default 8: 33 frames). */
+        public Builder frameRate(int fps) {
+            if (!FRAME_RATES.contains(fps)) {
+                throw new CogVideoException("frameRate must be one of 1, 2, 4, 8 (5, 9, 17, 33 frames over 4 s), got "
+                        + fps);
+            }
+            this.frameRate = fps;
+            return this;
+        }
+
+        /** Seed of the request's random generator; the same seed, backend and inputs give the same tokens. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Videos to make from the prompt (default 1; the original script makes 4). */
+        public Builder samples(int n) {
+            if (n < 1) {
+                throw new CogVideoException("samples must be >= 1, got " + n);
+            }
+            this.samples = n;
+            return this;
+        }
+
+        /** Clusters kept by the sampler for stage 1 frames 1-4 and stage 2 (default 12). */
+        public Builder topKClusters(int k) {
+            if (k < 1) {
+                throw new CogVideoException("topKClusters must be >= 1, got " + k);
+            }
+            this.topKClusters = k;
+            return this;
+        }
+
+        /** Clusters kept for the first frame (default 16). */
+        public Builder firstFrameTopKClusters(int k) {
+            if (k < 1) {
+                throw new CogVideoException("firstFrameTopKClusters must be >= 1, got " + k);
+            }
+            this.firstFrameTopKClusters = k;
+            return this;
+        }
+
+        /** Softmax temperature of the cluster choice (default 1.05). */
+        public Builder temperature(double t) {
+            this.temperature = positive("temperature", t);
+            return this;
+        }
+
+        /** Temperature of the first frame (default 1.0). */
+        public Builder firstFrameTemperature(double t) {
+            this.firstFrameTemperature = positive("firstFrameTemperature", t);
+            return this;
+        }
+
+        /** In-cluster temperature factor (default 0.89; the effective in-cluster temperature is the product). */
+        public Builder temperature2(double t) {
+            this.temperature2 = positive("temperature2", t);
+            return this;
+        }
+
+        /** Classifier-free guidance for key frames 1-4 with "视频" as the unconditional text (default on). */
+        public Builder guidance(boolean on) {
+            this.guidance = on;
+            return this;
+        }
+
+        /** Guidance strength α in {@code uncond + α (cond - uncond)} (default 3.0, must be >= 0). */
+        public Builder guidanceAlpha(double alpha) {
+            if (!(alpha >= 0) || !Double.isFinite(alpha)) {
+                throw new CogVideoException("guidanceAlpha must be >= 0, got " + alpha);
+            }
+            this.guidanceAlpha = alpha;
+            return this;
+        }
+
+        /** Added to query-to-text attention scores wherever guidance is off (default 1.4). */
+        public Builder textBoost(double boost) {
+            if (!Double.isFinite(boost)) {
+                throw new CogVideoException("textBoost must be finite, got " + boost);
+            }
+            this.textBoost = boost;
+            return this;
+        }
+
+        /** Most sequences per model call (default 8; lower it to save memory). */
+        public Builder maxBatchSize(int n) {
+            if (n < 1) {
+                throw new CogVideoException("maxBatchSize must be >= 1, got " + n);
+            }
+            this.maxBatchSize = n;
+            return this;
+        }
+
+        /**
+         * Given leading key frames as token grids (image-to-video with one frame; continuation with more, up to 4).
+         * Each must have the model's frame length (400 for CogVideo).
+         */
+        public Builder givenFrames(List<int[]> frames) {
+            Objects.requireNonNull(frames, "frames");
+            if (frames.size() > 4) {
+                throw new CogVideoException("at most 4 given key frames (of 5), got " + frames.size());
+            }
+            for (int i = 0; i < frames.size(); i++) {
+                if (frames.get(i) == null) {
+                    throw new CogVideoException("given frame " + i + " is null");
+                }
+            }
+            this.givenFrames = new ArrayList<>(frames);
+            return this;
+        }
+
+        /** Progress callback (default none). */
+        public Builder listener(GenerationListener l) {
+            this.listener = Objects.requireNonNull(l, "listener");
+            return this;
+        }
+
+        /** A cancellation token (default: a private one). */
+        public Builder cancellation(Cancellation c) {
+            this.cancellation = Objects.requireNonNull(c, "cancellation");
+            return this;
+        }
+
+        public GenerationRequest build() {
+            if (prompt == null) {
+                throw new CogVideoException("prompt is required");
+            }
+            return new GenerationRequest(this);
+        }
+
+        private static double positive(String name, double v) {
+            if (!(v > 0) || !Double.isFinite(v)) {
+                throw new CogVideoException(name + " must be > 0, got " + v);
+            }
+            return v;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package io.cogvideo.backend.cpu;
+
+import io.cogvideo.spi.AttentionMask;
+
+/** Plain-Java kernels for the small operations of cached steps, on row-major heap arrays. */
+final class JavaKernels {
+    private JavaKernels() {
+    }
+
+    /** {@code y[r, o] = x[r, :] · w[o, :] + b[o]}; w is [out, in]. */
+    static float[] linear(float[] x, int rows, int in, float[] w, int out, float[] b) {
+        float[] y = new float[rows * out];
+        for (int r = 0; r < rows; r++) {
+            int xo = r * in;
+            for (int o = 0; o < out; o++) {
+                y[r * out + o] = dot(x, xo, w, o * in, in) + (b == null ? 0f : b[o]);
+            }
+        }
+        return y;
+    }
+
+    static float dot(float[] a, int ao, float[] b, int bo, int n) {
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += a[ao + i] * b[bo + i];
+            s1 += a[ao + i + 1] * b[bo + i + 1];
+            s2 += a[ao + i + 2] * b[bo + i + 2];
+            s3 += a[ao + i + 3] * b[bo + i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += a[ao + i] * b[bo + i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    static float[] layerNorm(float[] x, int h, float[] g, float[] b, float eps) {
+        float[] y = new float[x.length];
+        for (int r = 0; r < x.length / h; r++) {
+            int o = r * h;
+            double mean = 0;
+            for (int i = 0; i < h; i++) {
+                mean += x[o + i];
+            }
+            mean /= h;
+            double var = 0;
+            for (int i = 0; i < h; i++) {
+                double c = x[o + i] - mean;
+                var += c * c;
+            }
+            var /= h;
+            float inv = (float) (1.0 / Math.sqrt(var + eps));
+            float m = (float) mean;
+            for (int i = 0; i < h; i++) {
+                y[o + i] = (x[o + i] - m) * inv * g[i] + b[i];
+            }
+        }
+        return y;
+    }
+
+    static float[] gelu(float[] x) {
+        float[] y = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            float v = x[i];
+            y[i] = (float) (0.5 * v * (1.0 + Math.tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+        }
+        return y;
+    }
+
+    /**
+     * Attention for a few query rows per batch entry: the visible keys of each query row are listed once from the
+     * structured mask and shared by all heads.
+     */
+    static float[] attention(float[] q, float[] k, float[] v, int batch, int nq, int kRows, int nk, int width,
+            AttentionMask mask) {
+        int heads = mask.heads();
+        int d = width / heads;
+        float scale = (float) (1.0 / Math.sqrt(d));
+        int text = Math.min(mask.textLength(), nk);
+        float[] out = new float[batch * nq * width];
+        int[] keys = new int[nk];
+        float[] scores = new float[nk];
+        for (int qi = 0; qi < nq; qi++) {
+            int count = 0;
+            for (int kj = 0; kj < nk; kj++) {
+                if (mask.visible(qi, kj)) {
+                    keys[count++] = kj;
+                }
+            }
+            for (int b = 0; b < batch; b++) {
+                int qo = (b * nq + qi) * width;
+                int kb = b * kRows * width;
+                for (int h = 0; h < heads; h++) {
+                    int hq = qo + h * d;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int c = 0; c < count; c++) {
+                        int kj = keys[c];
+                        float s = dot(q, hq, k, kb + kj * width + h * d, d) * scale;
+                        if (kj < text) {
+                            s += mask.textBoost();
+                        }
+                        scores[c] = s;
+                        if (s > max) {
+                            max = s;
+                        }
+                    }
+                    float sum = 0;
+                    for (int c = 0; c < count; c++) {
+                        float e = (float) Math.exp(scores[c] - max);
+                        scores[c] = e;
+                        sum += e;
+                    }
+                    float inv = 1f / sum;
+                    int oo = hq;
+                    for (int c = 0; c < count; c++) {
+                        float p = scores[c] * inv;
+                        int vo = kb + keys[c] * width + h * d;
+                        for (int j = 0; j < d; j++) {
+                            out[oo + j] += p * v[vo + j];
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

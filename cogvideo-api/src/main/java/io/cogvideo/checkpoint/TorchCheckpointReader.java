@@ -1,0 +1,199 @@
+package io.cogvideo.checkpoint;
+
+import io.cogvideo.checkpoint.TorchCheckpoint.StoredEntry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
+import org.apache.commons.compress.archivers.zip.ZipFile;
+
+/**
+ * Reads {@code torch.save} checkpoints in the zip format (PyTorch 1.6+; what SwissArmyTransformer and DeepSpeed
+ * write): {@code <archive>/data.pkl} (the pickled object graph), {@code <archive>/data/<storage key>} (raw
+ * little-endian tensor bytes, stored uncompressed), {@code <archive>/version}, optionally
+ * {@code <archive>/byteorder}.
+ *
+ * <p>The pickle is never executed: only an allow-list of torch/collections globals is interpreted (see
+ * {@link TorchCheckpoint} for how values map to Java), every other global becomes an inert {@link PickleGlobal} or
+ * {@link PickleObject}. Tensor bytes are not copied: each tensor is a slice of a read-only memory mapping of its
+ * storage entry, so checkpoints larger than 2 GiB work as long as each single tensor is below 2 GiB.
+ *
+ * <p>Every problem is reported as a {@link CheckpointException} naming the file: not a zip (or a legacy pre-1.6
+ * checkpoint), truncated zip, missing {@code data.pkl}, corrupt or truncated pickle, big-endian data, and, when a
+ * state dict is extracted, the tensor problems listed in {@link TorchCheckpoint#tensor}. CRCs of storage entries
+ * are not verified (that would mean reading every byte).
+ */
+public final class TorchCheckpointReader {
+    /** Largest {@code data.pkl} accepted (a 15 GB checkpoint's pickle is a few hundred KB). */
+    static final long MAX_PICKLE_BYTES = 64L << 20;
+
+    private TorchCheckpointReader() {
+    }
+
+    /**
+     * Opens and parses a {@code torch.save} zip checkpoint. The tensors are not touched until
+     * {@link TorchCheckpoint#stateDict(String)} or {@link TorchCheckpoint#tensor} is called.
+     *
+     * @throws CheckpointException naming the file and the problem
+     */
+    public static TorchCheckpoint read(Path ptFile) {
+        if (!Files.isRegularFile(ptFile)) {
+            throw new CheckpointException(ptFile, Files.exists(ptFile) ? "not a regular file" : "no such file");
+        }
+        long fileSize;
+        try {
+            fileSize = Files.size(ptFile);
+        } catch (IOException e) {
+            throw new CheckpointException(ptFile, "cannot read: " + e, e);
+        }
+        ZipFile zip;
+        try {
+            zip = ZipFile.builder().setPath(ptFile).get();
+        } catch (IOException | RuntimeException e) {
+            throw notAZip(ptFile, fileSize, e);
+        }
+        try (zip) {
+            String prefix = findPrefix(ptFile, zip);
+            checkByteOrder(ptFile, zip, prefix);
+            Map<String, StoredEntry> storages = storageEntries(ptFile, zip, prefix, fileSize);
+            byte[] pickle = readPickle(ptFile, zip, prefix + "data.pkl");
+            Object root = new SafeTorchUnpickler(ptFile).unpickle(pickle);
+            return new TorchCheckpoint(ptFile, fileSize, prefix, root, storages);
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            throw new CheckpointException(ptFile, "cannot read zip entries (truncated or corrupt zip?): " + e, e);
+        }
+    }
+
+    /**
+     * Reads the {@code module} entry of a DeepSpeed/SwissArmyTransformer checkpoint (or icetk's
+     * {@code {'module': state_dict}} files).
+     *
+     * @throws CheckpointException naming the file and the problem
+     */
+    public static StateDict readModule(Path ptFile) {
+        return read(ptFile).stateDict("module");
+    }
+
+    private static CheckpointException notAZip(Path file, long fileSize, Exception cause) {
+        byte[] head = new byte[4];
+        int n = 0;
+        try (InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(head, 0, 4);
+        } catch (IOException e) {
+            // fall through to the generic message
+        }
+        if (n >= 2 && (head[0] & 0xff) == 0x80 && head[1] >= 0 && head[1] <= 5) {
+            return new CheckpointException(file, "a legacy (pre-1.6, non-zip) torch.save file, which is not"
+                    + " supported; re-save it with a current PyTorch", cause);
+        }
+        if (n == 4 && head[0] == 'P' && head[1] == 'K') {
+            return new CheckpointException(file, "truncated or corrupt zip archive (" + fileSize + " bytes): "
+                    + cause.getMessage(), cause);
+        }
+        return new CheckpointException(file, "not a zip archive (torch.save checkpoint), " + fileSize + " bytes: "
+                + cause.getMessage(), cause);
+    }
+
+    /** The archive folder holding {@code data.pkl}, with a trailing slash ("" if it lies at the zip root). */
+    private static String findPrefix(Path file, ZipFile zip) {
+        List<String> candidates = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (ZipArchiveEntry e : Collections.list(zip.getEntries())) {
+            String name = e.getName();
+            if (names.size() < 10) {
+                names.add(name);
+            }
+            if (name.equals("data.pkl")) {
+                candidates.add("");
+            } else if (name.endsWith("/data.pkl") && name.indexOf('/') == name.length() - "/data.pkl".length()) {
+                candidates.add(name.substring(0, name.length() - "data.pkl".length()));
+            }
+        }
+        if (candidates.isEmpty()) {
+            throw new CheckpointException(file, "no data.pkl in the zip, so this is not a torch.save checkpoint;"
+                    + " entries: " + names);
+        }
+        if (candidates.size() > 1) {
+            throw new CheckpointException(file, "several data.pkl entries in the zip: " + candidates);
+        }
+        return candidates.get(0);
+    }
+
+    private static void checkByteOrder(Path file, ZipFile zip, String prefix) throws IOException {
+        ZipArchiveEntry e = zip.getEntry(prefix + "byteorder");
+        if (e == null) {
+            return;
+        }
+        byte[] b;
+        try (InputStream in = zip.getInputStream(e)) {
+            b = in.readNBytes(32);
+        }
+        String order = new String(b, StandardCharsets.US_ASCII).trim();
+        if (!order.equals("little")) {
+            throw new CheckpointException(file, "tensor data is stored in '" + Inert.clip(order)
+                    + "' byte order; only little-endian checkpoints are supported");
+        }
+    }
+
+    private static Map<String, StoredEntry> storageEntries(Path file, ZipFile zip, String prefix, long fileSize)
+            throws IOException {
+        Map<String, StoredEntry> out = new LinkedHashMap<>();
+        String dataDir = prefix + "data/";
+        for (ZipArchiveEntry e : Collections.list(zip.getEntries())) {
+            String name = e.getName();
+            if (!name.startsWith(dataDir) || name.length() == dataDir.length() || e.isDirectory()) {
+                continue;
+            }
+            // Resolves the entry's local header, which sets its data offset.
+            try (InputStream raw = zip.getRawInputStream(e)) {
+                if (raw == null) {
+                    throw new CheckpointException(file, "cannot locate the data of zip entry '" + name + "'");
+                }
+            }
+            long offset = e.getDataOffset();
+            long size = e.getSize();
+            long csize = e.getCompressedSize();
+            if (offset < 0 || size < 0 || csize < 0) {
+                throw new CheckpointException(file, "zip entry '" + name + "' has an unknown offset or size");
+            }
+            if (offset > fileSize || csize > fileSize - offset) {
+                throw new CheckpointException(file, "zip entry '" + name + "' (" + csize + " bytes at " + offset
+                        + ") extends past the end of the file (" + fileSize + " bytes): truncated?");
+            }
+            out.putIfAbsent(name, new StoredEntry(name, e.getMethod(), offset, size, csize));
+        }
+        return out;
+    }
+
+    private static byte[] readPickle(Path file, ZipFile zip, String name) throws IOException {
+        ZipArchiveEntry e = zip.getEntry(name);
+        if (e.getSize() > MAX_PICKLE_BYTES) {
+            throw new CheckpointException(file, name + " is " + e.getSize() + " bytes, more than the "
+                    + MAX_PICKLE_BYTES + " accepted");
+        }
+        if (!zip.canReadEntryData(e)) {
+            throw new CheckpointException(file, name + " uses an unsupported zip compression method " + e.getMethod());
+        }
+        byte[] data;
+        try (InputStream in = zip.getInputStream(e)) {
+            data = in.readNBytes((int) MAX_PICKLE_BYTES + 1);
+        }
+        if (data.length > MAX_PICKLE_BYTES) {
+            throw new CheckpointException(file, name + " expands to more than " + MAX_PICKLE_BYTES + " bytes");
+        }
+        if (e.getSize() >= 0 && data.length != e.getSize()) {
+            throw new CheckpointException(file, name + " should have " + e.getSize() + " bytes but " + data.length
+                    + " could be read: truncated zip");
+        }
+        return data;
+    }
+}

@@ -1,18 +1,56 @@
 package io.cogvideo;
 
+import io.cogvideo.generation.ClusterSampler;
 import io.cogvideo.generation.CogVideoPipeline;
 import io.cogvideo.generation.ImageDecoder;
 import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.model.CogVideoConfig;
+import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.spi.Backend;
 import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Loads checkpoints and tokenizers into a pipeline. */
 final class ModelLoading {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelLoading.class);
+    /** Window of the released stage-2 model ({@code InferenceModel_Interpolate} forces 10). */
+    static final int STAGE2_WINDOW = 10;
+
     private ModelLoading() {
     }
 
     static CogVideoPipeline pipeline(Backend backend, Path stage1Dir, Path stage2Dir, Path textTokenizer,
             Path imageTokenizer, Path clusterTable, PromptEncoder encoder, ImageDecoder decoder) {
-        throw new CogVideoException("loading from folders lands with the checkpoint reader");
+        long t0 = System.nanoTime();
+        CogVideoModel stage1 = CogVideoModel.load(stage1Dir, backend);
+        CogVideoModel stage2 = stage2Dir == null || stage2Dir.equals(stage1Dir) ? stage1
+                : CogVideoModel.load(stage2Dir, backend);
+        LOG.info("Loaded {} in {} ms", stage2 == stage1 ? stage1Dir : stage1Dir + " and " + stage2Dir,
+                (System.nanoTime() - t0) / 1_000_000);
+        PromptEncoder enc = encoder;
+        if (enc == null) {
+            if (textTokenizer == null) {
+                throw new CogVideoException("no text tokenizer: call textTokenizer(Path to ice_text.model) or "
+                        + "promptEncoder(...)");
+            }
+            enc = Tokenizers.promptEncoder(textTokenizer, stage1.config());
+        }
+        ImageDecoder dec = decoder;
+        if (dec == null && imageTokenizer != null) {
+            dec = Tokenizers.imageDecoder(imageTokenizer, backend);
+        }
+        int imageVocab = stage1.config().imageVocabSize();
+        int[] table;
+        if (clusterTable != null) {
+            table = ClusterSampler.readTable(clusterTable);
+        } else if (imageVocab == CogVideoConfig.ICETK_IMAGE_TOKENS) {
+            table = ClusterSampler.bundledTable();
+        } else {
+            LOG.info("No cluster table for {} image tokens: plain top-k sampling", imageVocab);
+            table = null;
+        }
+        int window = stage2.config().windowSize() > 0 ? stage2.config().windowSize() : STAGE2_WINDOW;
+        return new CogVideoPipeline(stage1, stage2, window, enc, table, dec);
     }
 }

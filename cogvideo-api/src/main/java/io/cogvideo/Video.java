@@ -1,7 +1,10 @@
 package io.cogvideo;
 
 import io.cogvideo.generation.ImageDecoder;
+import io.cogvideo.video.VideoFormat;
+import io.cogvideo.video.VideoWriters;
 import java.awt.image.BufferedImage;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -105,6 +108,22 @@ public final class Video {
     /** Whether frames can be decoded to pixels. */
     public boolean hasDecoder() {
         return decoder != null;
+    }
+
+    /**
+     * Writes sample 0 to {@code file}, the format chosen by the extension: {@code .gif}, {@code .mp4}, a folder or
+     * {@code .png} for numbered PNG frames plus a contact sheet.
+     */
+    public void write(Path file) {
+        write(0, file, VideoFormat.fromPath(file));
+    }
+
+    /** Writes one sample in the given format (frames decoded to pixels first). */
+    public void write(int sample, Path file, VideoFormat format) {
+        if (sample < 0 || sample >= samples()) {
+            throw new CogVideoException("sample must be in [0, " + samples() + "), got " + sample);
+        }
+        VideoWriters.write(frames(sample), fps, file, format);
     }
 
     /** Decodes every frame of a sample to pixels. */

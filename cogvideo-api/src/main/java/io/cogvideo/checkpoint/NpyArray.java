@@ -90,6 +90,33 @@ public final class NpyArray {
         return new NpyArray(new TensorData(source, dtype, shape, body));
     }
 
+    /** Writes a float32 {@code .npy} file (format 1.0, little-endian, C order). */
+    public static void writeFloats(Path file, float[] values, int... shape) {
+        if (TensorData.numel(shape) != values.length) {
+            throw new CogVideoException("shape " + java.util.Arrays.toString(shape) + " does not hold "
+                    + values.length + " values");
+        }
+        StringBuilder dims = new StringBuilder();
+        for (int d : shape) {
+            dims.append(d).append(", ");
+        }
+        String dimText = shape.length == 1 ? shape[0] + "," : dims.substring(0, Math.max(0, dims.length() - 2));
+        String header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dimText + "), }";
+        int total = 10 + header.length() + 1;
+        int pad = (64 - total % 64) % 64;
+        header = header + " ".repeat(pad) + "\n";
+        byte[] h = header.getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer b = ByteBuffer.allocate(10 + h.length + values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.ISO_8859_1)).put((byte) 1).put((byte) 0);
+        b.putShort((short) h.length).put(h);
+        b.asFloatBuffer().put(values);
+        try {
+            Files.write(file, b.array());
+        } catch (IOException e) {
+            throw new CheckpointException(file, "cannot write .npy file: " + e.getMessage(), e);
+        }
+    }
+
     public int[] shape() {
         return data.shape();
     }

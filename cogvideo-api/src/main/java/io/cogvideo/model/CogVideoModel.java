@@ -1,10 +1,13 @@
 package io.cogvideo.model;
 
 import io.cogvideo.CogVideoException;
+import io.cogvideo.checkpoint.SatCheckpoint;
+import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.spi.AttentionMask;
 import io.cogvideo.spi.AttentionMask.Scope;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.Tensor;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -35,6 +38,18 @@ public final class CogVideoModel {
         this.config = config;
         this.weights = weights;
         this.backend = backend;
+    }
+
+    /**
+     * Loads a CogVideo stage checkpoint folder (SwissArmyTransformer layout or {@code model_config.json} +
+     * safetensors) onto a backend, checking every tensor's shape against the config.
+     */
+    public static CogVideoModel load(Path checkpointDir, Backend backend) {
+        try (SatCheckpoint ckpt = SatCheckpoint.open(checkpointDir)) {
+            CogVideoConfig config = CogVideoConfig.fromSatConfig(ckpt.config());
+            StateDict sd = ckpt.stateDict();
+            return new CogVideoModel(config, CogVideoWeights.load(config, sd::require, backend), backend);
+        }
     }
 
     public CogVideoConfig config() {

@@ -1,0 +1,254 @@
+package io.cogvideo.examples;
+
+import io.cogvideo.CogVideoException;
+import io.cogvideo.generation.SequenceLayout;
+import io.cogvideo.model.CogVideoConfig;
+import io.cogvideo.model.CogVideoModel;
+import io.cogvideo.model.CogVideoWeights;
+import io.cogvideo.model.InferenceState;
+import io.cogvideo.model.SequenceOptions;
+import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.BackendOptions;
+import io.cogvideo.spi.Backends;
+import io.cogvideo.spi.DType;
+import io.cogvideo.spi.Half;
+import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.TensorData;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * Whole-model timings on a model with seeded random fp16 weights (no checkpoint needed): the uncached stage-1
+ * prefill of text + 5 frames, and cached steps at several batch sizes, with peak memory.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Time the transformer on a model of any size with seeded random weights.",
+            "Prints prefill time for the full stage-1 sequence, median/p90 ms per cached step, tokens/s and peak "
+                + "memory, with ratios against the original implementation's reference figures where given."})
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    CogVideoCli.Common common;
+
+    @Option(names = "--size", defaultValue = "small", description = "tiny (2/64/4), small (8/512/8), real (48/3072/48), "
+            + "or custom with --layers/--hidden/--heads. Default: ${DEFAULT-VALUE}.")
+    String size;
+
+    @Option(names = "--layers", description = "Layers (custom size).")
+    Integer layers;
+
+    @Option(names = "--hidden", description = "Hidden size (custom size).")
+    Integer hidden;
+
+    @Option(names = "--heads", description = "Attention heads (custom size).")
+    Integer heads;
+
+    @Option(names = "--vocab", defaultValue = "20100", description = "Vocabulary rows. Default: ${DEFAULT-VALUE}.")
+    int vocab;
+
+    @Option(names = "--text", defaultValue = "12", description = "Text tokens. Default: ${DEFAULT-VALUE}.")
+    int text;
+
+    @Option(names = "--batches", defaultValue = "1,2,8", split = ",", description = "Batch sizes for cached steps. "
+            + "Default: ${DEFAULT-VALUE}.")
+    int[] batches;
+
+    @Option(names = "--steps", defaultValue = "64", description = "Timed cached steps per batch size. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "16", description = "Untimed steps first. Default: ${DEFAULT-VALUE}.")
+    int warmup;
+
+    @Option(names = "--prefill-runs", defaultValue = "3", description = "Timed prefills (median). Default: ${DEFAULT-VALUE}.")
+    int prefillRuns;
+
+    @Option(names = "--reference-prefill-s", description = "Reference prefill time in seconds, for a ratio "
+            + "(the original on this machine at the small size: 5.4).")
+    Double refPrefill;
+
+    @Option(names = "--reference-step-ms", description = "Reference cached step in ms, for a ratio (original, small: 26).")
+    Double refStep;
+
+    @Option(names = "--backend", description = "Backend name (default: best available).")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all cores).")
+    int threads;
+
+    @Override
+    public Integer call() {
+        int l;
+        int h;
+        int nh;
+        switch (size) {
+            case "tiny" -> {
+                l = 2;
+                h = 64;
+                nh = 4;
+            }
+            case "small" -> {
+                l = 8;
+                h = 512;
+                nh = 8;
+            }
+            case "real" -> {
+                l = 48;
+                h = 3072;
+                nh = 48;
+                vocab = Math.max(vocab, 150010);
+            }
+            case "custom" -> {
+                if (layers == null || hidden == null || heads == null) {
+                    throw new CogVideoException("--size custom needs --layers, --hidden and --heads");
+                }
+                l = layers;
+                h = hidden;
+                nh = heads;
+            }
+            default -> throw new CogVideoException("--size must be tiny, small, real or custom, got '" + size + "'");
+        }
+        if (layers != null) {
+            l = layers;
+        }
+        if (hidden != null) {
+            h = hidden;
+        }
+        if (heads != null) {
+            nh = heads;
+        }
+        CogVideoConfig c = new CogVideoConfig(l, h, nh, vocab, 1024, 2000, 64, 400, 5, -1, 1,
+                Math.min(20000, vocab), 1e-5f);
+        System.out.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads, vocab %d: %,d parameters%n", l, h, nh,
+                vocab, c.parameterCount());
+        try (Backend b = Backends.select(backend).create(new BackendOptions(threads, null))) {
+            System.out.println("backend: " + b.description());
+            long t0 = System.nanoTime();
+            CogVideoModel model = new CogVideoModel(c, CogVideoWeights.load(c, new RandomWeights(42), b), b);
+            System.out.printf(Locale.ROOT, "weights ready in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+
+            int n = text + 5 * c.frameLength();
+            int[] ids = new int[n];
+            SplittableRandom rnd = new SplittableRandom(7);
+            for (int i = 0; i < n; i++) {
+                ids[i] = i < text ? c.imageVocabSize() + rnd.nextInt(vocab - c.imageVocabSize())
+                        : rnd.nextInt(c.imageVocabSize());
+            }
+            int[] pos = SequenceLayout.positions(1, text, c.frameLength(), n);
+            double[] pre = new double[prefillRuns];
+            for (int r = 0; r < prefillRuns; r++) {
+                try (InferenceState s = model.newState(1, text, SequenceOptions.stage1(0f, false))) {
+                    long a = System.nanoTime();
+                    try (Tensor t = model.prefill(s, new int[][] {ids}, pos, new int[] {n - 1})) {
+                        b.toFloats(t);
+                    }
+                    pre[r] = (System.nanoTime() - a) / 1e9;
+                }
+            }
+            double preMed = median(pre);
+            System.out.printf(Locale.ROOT, "prefill of %d tokens (stage 1, text %d + 5 frames): median %.3f s over %d runs%s%n",
+                    n, text, preMed, prefillRuns, refPrefill == null ? ""
+                            : String.format(Locale.ROOT, " (reference %.2f s: %.2fx faster)", refPrefill, refPrefill / preMed));
+            for (int batch : batches) {
+                stepBench(model, b, c, batch, ids, pos);
+            }
+            System.out.printf(Locale.ROOT, "peak: heap %.0f MiB used, process RSS %s%n", usedHeapMiB(), peakRss());
+        }
+        return 0;
+    }
+
+    private void stepBench(CogVideoModel model, Backend b, CogVideoConfig c, int batch, int[] ids, int[] pos) {
+        int start = text + c.frameLength(); // text + frame 0 cached, steps run through frame 1 onwards
+        int[][] prefix = new int[batch][];
+        for (int i = 0; i < batch; i++) {
+            prefix[i] = Arrays.copyOf(ids, start);
+        }
+        try (InferenceState s = model.newState(batch, text, SequenceOptions.stage1(0f, true))) {
+            try (Tensor t = model.prefill(s, prefix, Arrays.copyOf(pos, start), new int[] {start - 1})) {
+                b.toFloats(t);
+            }
+            int total = warmup + steps;
+            if (start + total > ids.length) {
+                throw new CogVideoException("too many steps for one sequence: " + total);
+            }
+            double[] ms = new double[steps];
+            for (int i = 0; i < total; i++) {
+                int[] tok = new int[batch];
+                Arrays.fill(tok, ids[start + i]);
+                long a = System.nanoTime();
+                try (Tensor t = model.step(s, tok, pos[start + i])) {
+                    b.toFloats(t);
+                }
+                if (i >= warmup) {
+                    ms[i - warmup] = (System.nanoTime() - a) / 1e6;
+                }
+            }
+            Arrays.sort(ms);
+            double med = median(ms);
+            double p90 = ms[(int) Math.min(ms.length - 1, Math.round(0.9 * (ms.length - 1)))];
+            System.out.printf(Locale.ROOT, "cached step, batch %d: median %.2f ms, p90 %.2f ms, %.1f tokens/s%s%n",
+                    batch, med, p90, batch * 1000.0 / med, refStep == null || batch != 1 ? ""
+                            : String.format(Locale.ROOT, " (reference %.1f ms: %.2fx faster)", refStep, refStep / med));
+        }
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    static double usedHeapMiB() {
+        Runtime r = Runtime.getRuntime();
+        return (r.totalMemory() - r.freeMemory()) / 1048576.0;
+    }
+
+    /** Peak resident set size from /proc (Linux), else "n/a". */
+    static String peakRss() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    return String.format(Locale.ROOT, "%.2f GiB (VmHWM)", kb / 1048576.0);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return "n/a";
+    }
+
+    /** Seeded random fp16 weights in the checkpoint's key names: N(0, 0.02) matrices, LayerNorms at 1/0. */
+    static final class RandomWeights implements io.cogvideo.model.WeightSource {
+        private final long seed;
+
+        RandomWeights(long seed) {
+            this.seed = seed;
+        }
+
+        @Override
+        public TensorData require(String key, int... shape) {
+            long n = TensorData.numel(shape);
+            ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(n * 2)).order(ByteOrder.LITTLE_ENDIAN);
+            boolean norm = key.contains("layernorm");
+            boolean one = norm && key.endsWith("weight");
+            boolean zero = (norm && key.endsWith("bias")) || key.contains("attn_distribution");
+            SplittableRandom r = new SplittableRandom(seed ^ key.hashCode());
+            short oneH = Half.fromFloat(1f);
+            for (long i = 0; i < n; i++) {
+                short v = one ? oneH : zero ? 0 : Half.fromFloat((float) (r.nextGaussian() * 0.02));
+                buf.putShort(v);
+            }
+            buf.flip();
+            return new TensorData(key, DType.FLOAT16, shape, buf);
+        }
+    }
+}

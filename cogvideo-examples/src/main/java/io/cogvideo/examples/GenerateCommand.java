@@ -1,0 +1,180 @@
+package io.cogvideo.examples;
+
+import io.cogvideo.Cancellation;
+import io.cogvideo.CogVideoException;
+import io.cogvideo.GenerationCancelledException;
+import io.cogvideo.GenerationRequest;
+import io.cogvideo.Video;
+import io.cogvideo.VideoGenerator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** Text to video. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = {"Generate a video from a prompt (simplified Chinese, as the released CogVideo was trained).",
+            "Without --checkpoint the embedded demo model is used: tiny and random, so the pictures are noise; it "
+                + "shows the pipeline end to end in seconds."})
+final class GenerateCommand implements Callable<Integer> {
+    @Mixin
+    CogVideoCli.Common common;
+
+    @Parameters(index = "0", paramLabel = "PROMPT", description = "The prompt.")
+    String prompt;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "output/video.gif", paramLabel = "FILE",
+            description = "Output file; the extension chooses the format: .gif, .mp4, a folder or .png for numbered PNG "
+                    + "frames plus a contact sheet, .npy for the raw frame tokens. Default: ${DEFAULT-VALUE}.")
+    Path output;
+
+    @Option(names = "--also", paramLabel = "FILE", description = "Further outputs of the same video (repeatable), "
+            + "e.g. --also output/video.mp4.")
+    List<Path> also = new ArrayList<>();
+
+    @Option(names = {"-r", "--frame-rate"}, defaultValue = "8", paramLabel = "FPS",
+            description = "1, 2, 4 or 8 frames per second over 4 s (5, 9, 17, 33 frames). Default: ${DEFAULT-VALUE}.")
+    int frameRate;
+
+    @Option(names = {"-s", "--seed"}, paramLabel = "N", description = "Random seed (default: drawn and printed).")
+    Long seed;
+
+    @Option(names = {"-n", "--samples"}, defaultValue = "1", description = "Videos to make. Default: ${DEFAULT-VALUE}.")
+    int samples;
+
+    @Option(names = {"-c", "--checkpoint"}, paramLabel = "DIR",
+            description = "Stage-1 CogVideo checkpoint folder (default: the embedded demo model).")
+    Path checkpoint;
+
+    @Option(names = "--stage2-checkpoint", paramLabel = "DIR", description = "Stage-2 checkpoint folder "
+            + "(default: the stage-1 folder).")
+    Path stage2Checkpoint;
+
+    @Option(names = "--text-tokenizer", paramLabel = "FILE", description = "icetk's ice_text.model.")
+    Path textTokenizer;
+
+    @Option(names = "--image-tokenizer", paramLabel = "FILE", description = "icetk's ice_image.pt (VQ-VAE).")
+    Path imageTokenizer;
+
+    @Option(names = "--backend", paramLabel = "NAME", description = "cpu or cuda (default: best available).")
+    String backend;
+
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all cores).")
+    int threads;
+
+    @Option(names = "--no-guidance", description = "Turn classifier-free guidance off for the key frames.")
+    boolean noGuidance;
+
+    @Option(names = "--guidance-alpha", defaultValue = "3.0", description = "Guidance strength. Default: ${DEFAULT-VALUE}.")
+    double guidanceAlpha;
+
+    @Option(names = "--top-k", defaultValue = "12", description = "Clusters kept by the sampler. Default: ${DEFAULT-VALUE}.")
+    int topK;
+
+    @Option(names = "--temperature", defaultValue = "1.05", description = "Default: ${DEFAULT-VALUE}.")
+    double temperature;
+
+    @Option(names = "--max-batch", defaultValue = "8", description = "Sequences per model call. Default: ${DEFAULT-VALUE}.")
+    int maxBatch;
+
+    @Override
+    public Integer call() throws Exception {
+        // Validate everything that needs no model before loading anything.
+        List<Path> outputs = new ArrayList<>();
+        outputs.add(output);
+        outputs.addAll(also);
+        for (Path p : outputs) {
+            Outputs.check(p);
+        }
+        Cancellation cancel = new Cancellation();
+        GenerationRequest.Builder rb = GenerationRequest.builder().prompt(prompt).frameRate(frameRate).samples(samples)
+                .guidance(!noGuidance).guidanceAlpha(guidanceAlpha).topKClusters(topK).temperature(temperature)
+                .maxBatchSize(maxBatch).cancellation(cancel)
+                .listener(new ConsoleProgress(System.err, System.console() != null));
+        if (seed != null) {
+            rb.seed(seed);
+        }
+        GenerationRequest request = rb.build();
+
+        VideoGenerator.Builder gb = VideoGenerator.builder().backend(backend).threads(threads);
+        if (checkpoint == null) {
+            DemoAssets demo = DemoAssets.install();
+            System.err.println("Using the embedded demo model (random weights, " + demo.describe()
+                    + "): the pipeline runs end to end but the pictures are noise. Pass --checkpoint for real weights.");
+            gb.modelDir(demo.modelDir()).textTokenizer(demo.textTokenizer()).imageTokenizer(demo.imageTokenizer());
+        } else {
+            if (!Files.isDirectory(checkpoint)) {
+                throw new CogVideoException("checkpoint folder " + checkpoint + " does not exist");
+            }
+            gb.modelDir(checkpoint);
+            if (stage2Checkpoint != null) {
+                gb.stage2ModelDir(stage2Checkpoint);
+            }
+            if (textTokenizer == null) {
+                throw new CogVideoException("--text-tokenizer (icetk's ice_text.model) is required with --checkpoint");
+            }
+            gb.textTokenizer(textTokenizer);
+            if (imageTokenizer != null) {
+                gb.imageTokenizer(imageTokenizer);
+            }
+        }
+        CountDownLatch finished = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            cancel.cancel();
+            try {
+                finished.await(30, TimeUnit.SECONDS); // let the main thread save what is finished
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "cogvideo-ctrl-c");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (VideoGenerator gen = gb.build()) {
+            System.err.println("Backend: " + gen.backendDescription());
+            Video video;
+            try {
+                video = gen.generate(request);
+            } catch (GenerationCancelledException e) {
+                if (e.partial() != null) {
+                    Path keep = Outputs.sibling(output, "-partial");
+                    Outputs.write(e.partial(), keep);
+                    System.err.println("Cancelled; kept the " + e.partial().frameCount() + " finished frames in " + keep);
+                }
+                throw e;
+            }
+            for (Path p : outputs) {
+                Outputs.write(video, p);
+                System.err.println("wrote " + p);
+            }
+            System.err.println(summary(video));
+            return 0;
+        } finally {
+            finished.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting after Ctrl-C
+            }
+        }
+    }
+
+    static String summary(Video v) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%d sample(s) x %d frames at %d fps (%.1f s), "
+                + "seed %d; timings:", v.samples(), v.frameCount(), v.fps(), v.durationSeconds(), v.seed()));
+        for (Map.Entry<io.cogvideo.GenerationStage, Duration> e : v.timings().entrySet()) {
+            sb.append(String.format(Locale.ROOT, " %s %.1f s,", ConsoleProgress.label(e.getKey()),
+                    e.getValue().toMillis() / 1000.0));
+        }
+        sb.append(String.format(Locale.ROOT, " total %.1f s", v.totalTime().toMillis() / 1000.0));
+        return sb.toString();
+    }
+}

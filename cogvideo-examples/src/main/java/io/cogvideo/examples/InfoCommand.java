@@ -1,0 +1,50 @@
+package io.cogvideo.examples;
+
+import io.cogvideo.checkpoint.SatCheckpoint;
+import io.cogvideo.model.CogVideoConfig;
+import io.cogvideo.spi.Backends;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Backends and model facts. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "List the backends found (and why any is unavailable), and describe a checkpoint: config, "
+                + "parameter count, memory estimate.")
+final class InfoCommand implements Callable<Integer> {
+    @Mixin
+    CogVideoCli.Common common;
+
+    @Option(names = {"-c", "--checkpoint"}, paramLabel = "DIR",
+            description = "A CogVideo checkpoint folder to describe (reads only its config).")
+    Path checkpoint;
+
+    @Override
+    public Integer call() {
+        System.out.println(Backends.describe(Backends.discover()));
+        System.out.println("Java " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors()
+                + " cores, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
+        if (checkpoint != null) {
+            try (SatCheckpoint ckpt = SatCheckpoint.open(checkpoint)) {
+                CogVideoConfig c = CogVideoConfig.fromSatConfig(ckpt.config());
+                System.out.println(describe(c));
+                System.out.println("weights file: " + ckpt.weightsFile());
+            }
+        }
+        return 0;
+    }
+
+    static String describe(CogVideoConfig c) {
+        long params = c.parameterCount();
+        long cachePerSeq = 4L * 2 * c.hiddenSize() * c.numLayers()
+                * (2L * (74 + c.frameCount() * c.frameLength()));
+        return String.format("model: %d layers, hidden %d, %d heads, vocabulary %d (%d image tokens), "
+                + "frames %d x %d tokens%n"
+                + "parameters: %,d (%.2f GB in fp16, %.2f GB in fp32)%n"
+                + "KV caches: %.2f GB per sequence in fp32 (a guided stage-1 sample holds two)",
+                c.numLayers(), c.hiddenSize(), c.numHeads(), c.vocabSize(), c.imageVocabSize(), c.frameCount(),
+                c.frameLength(), params, params * 2 / 1e9, params * 4 / 1e9, cachePerSeq / 1e9);
+    }
+}

@@ -115,8 +115,8 @@ public final class CogVideoModel {
                 config.frameGrid(), Scope.OWN_FRAME, o.stage() == 1, 0, 0, false);
         for (int i = 0; i < config.numLayers(); i++) {
             CogVideoWeights.Layer w = weights.layers().get(i);
-            Tensor a = backend.layerNorm(x, w.inputNormW(), w.inputNormB(), config.layerNormEps());
-            Tensor qkv = backend.linear(a, w.qkvW(), w.qkvB()); // [B, n, 3h]: Q | K | V
+            Tensor a = backend.layerNorm(x, w.block().inputNormW(), w.block().inputNormB(), config.layerNormEps());
+            Tensor qkv = backend.linear(a, w.block().qkvW(), w.block().qkvB()); // [B, n, 3h]: Q | K | V
             Tensor q = backend.slice(qkv, 2, 0, h);
             Tensor k = backend.slice(qkv, 2, h, h);
             Tensor v = backend.slice(qkv, 2, 2 * h, h);
@@ -126,7 +126,7 @@ public final class CogVideoModel {
             writeRows(state.baseK.get(i), k, keep);
             writeRows(state.baseV.get(i), v, keep);
             Tensor ctx = backend.attention(q, k, v, n, baseMask); // [B, n, h]
-            Tensor base = backend.linear(ctx, w.denseW(), w.denseB());
+            Tensor base = backend.linear(ctx, w.block().denseW(), w.block().denseB());
             close(q, k, v, ctx);
             Tensor out;
             if (o.imageMode()) {
@@ -152,7 +152,7 @@ public final class CogVideoModel {
                 }
                 close(pqkv, pk, pv);
             }
-            x = residualTail(x, out, w);
+            x = w.block().residualTail(backend, x, out, config.layerNormEps());
             a.close();
         }
         state.baseLength = o.limitedBaseCache() ? T : n;
@@ -197,15 +197,15 @@ public final class CogVideoModel {
                 state.baseFrameStart, L, config.frameGrid(), Scope.OWN_FRAME, true, 0, 0, false);
         for (int i = 0; i < config.numLayers(); i++) {
             CogVideoWeights.Layer w = weights.layers().get(i);
-            Tensor a = backend.layerNorm(x, w.inputNormW(), w.inputNormB(), config.layerNormEps());
-            Tensor qkv = backend.linear(a, w.qkvW(), w.qkvB()); // [B, 1, 3h]
+            Tensor a = backend.layerNorm(x, w.block().inputNormW(), w.block().inputNormB(), config.layerNormEps());
+            Tensor qkv = backend.linear(a, w.block().qkvW(), w.block().qkvB()); // [B, 1, 3h]
             Tensor q = backend.slice(qkv, 2, 0, h);
             Tensor k = backend.slice(qkv, 2, h, h);
             Tensor v = backend.slice(qkv, 2, 2 * h, h);
             backend.write(state.baseK.get(i), 1, state.baseLength, k);
             backend.write(state.baseV.get(i), 1, state.baseLength, v);
             Tensor ctx = backend.attention(q, state.baseK.get(i), state.baseV.get(i), state.baseLength + 1, baseMask);
-            Tensor out = backend.linear(ctx, w.denseW(), w.denseB());
+            Tensor out = backend.linear(ctx, w.block().denseW(), w.block().denseB());
             close(qkv, q, k, v, ctx);
             if (!o.imageMode()) {
                 Tensor pqkv = backend.linear(a, w.plusQkvW(), w.plusQkvB());
@@ -221,7 +221,7 @@ public final class CogVideoModel {
                 close(pqkv, pq, pk, pv, pctx, plus, out);
                 out = mixed;
             }
-            x = residualTail(x, out, w);
+            x = w.block().residualTail(backend, x, out, config.layerNormEps());
             a.close();
         }
         state.baseLength++;
@@ -258,22 +258,6 @@ public final class CogVideoModel {
         int shift = layer % 2 == 1 ? o.windowSize() / 2 : 0;
         return new AttentionMask(config.numHeads(), T, 0, o.textBoost(), false, p, 0, L, config.frameGrid(),
                 Scope.WINDOW, true, o.windowSize(), shift, false);
-    }
-
-    /** {@code x + LN3(out)}, then the MLP with its sandwich norm. Closes its inputs. */
-    private Tensor residualTail(Tensor x, Tensor out, CogVideoWeights.Layer w) {
-        float eps = config.layerNormEps();
-        Tensor o3 = backend.layerNorm(out, w.thirdNormW(), w.thirdNormB(), eps);
-        Tensor x1 = backend.add(x, o3);
-        close(out, o3, x);
-        Tensor m = backend.layerNorm(x1, w.postNormW(), w.postNormB(), eps);
-        Tensor hid = backend.linear(m, w.fcInW(), w.fcInB()); // [B, n, 4h]
-        Tensor act = backend.gelu(hid);
-        Tensor m2 = backend.linear(act, w.fcOutW(), w.fcOutB());
-        Tensor m3 = backend.layerNorm(m2, w.fourthNormW(), w.fourthNormB(), eps);
-        Tensor x2 = backend.add(x1, m3);
-        close(m, hid, act, m2, m3, x1);
-        return x2;
     }
 
     private Tensor logits(Tensor x, int[] rows) {

@@ -29,35 +29,21 @@ public record CogVideoWeights(
     /**
      * One transformer layer: the frozen CogView2 block and the CogVideo attention-plus (temporal) channel.
      *
-     * @param inputNormW  {@code transformer.layers.i.input_layernorm.weight} [h] (and bias)
-     * @param qkvW        {@code transformer.layers.i.attention.query_key_value.weight} [3h, h] rows Q | K | V
-     * @param denseW      {@code transformer.layers.i.attention.dense.weight} [h, h]
-     * @param thirdNormW  {@code transformer.layers.i.third_layernorm.weight} [h] (sandwich LN after attention)
-     * @param postNormW   {@code transformer.layers.i.post_attention_layernorm.weight} [h]
-     * @param fcInW       {@code transformer.layers.i.mlp.dense_h_to_4h.weight} [4h, h]
-     * @param fcOutW      {@code transformer.layers.i.mlp.dense_4h_to_h.weight} [h, 4h]
-     * @param fourthNormW {@code transformer.layers.i.fourth_layernorm.weight} [h] (sandwich LN after the MLP)
-     * @param plusQkvW    {@code mixins.attention_plus.query_key_value.i.weight} [3h, h]
-     * @param plusDenseW  {@code mixins.attention_plus.dense.i.weight} [h, h]
-     * @param mixLogits   {@code mixins.attention_plus.attn_distribution.i} [h] (sigmoid gives the base share)
+     * @param block      {@code transformer.layers.i.*}
+     * @param plusQkvW   {@code mixins.attention_plus.query_key_value.i.weight} [3h, h] (and bias)
+     * @param plusDenseW {@code mixins.attention_plus.dense.i.weight} [h, h] (and bias)
+     * @param mixLogits  {@code mixins.attention_plus.attn_distribution.i} [h] (sigmoid gives the base share)
      */
     public record Layer(
-            Tensor inputNormW, Tensor inputNormB,
-            Tensor qkvW, Tensor qkvB,
-            Tensor denseW, Tensor denseB,
-            Tensor thirdNormW, Tensor thirdNormB,
-            Tensor postNormW, Tensor postNormB,
-            Tensor fcInW, Tensor fcInB,
-            Tensor fcOutW, Tensor fcOutB,
-            Tensor fourthNormW, Tensor fourthNormB,
+            Block block,
             Tensor plusQkvW, Tensor plusQkvB,
             Tensor plusDenseW, Tensor plusDenseB,
             Tensor mixLogits) {
 
         List<Tensor> all() {
-            return List.of(inputNormW, inputNormB, qkvW, qkvB, denseW, denseB, thirdNormW, thirdNormB, postNormW,
-                    postNormB, fcInW, fcInB, fcOutW, fcOutB, fourthNormW, fourthNormB, plusQkvW, plusQkvB, plusDenseW,
-                    plusDenseB, mixLogits);
+            List<Tensor> t = new ArrayList<>(block.all());
+            t.addAll(List.of(plusQkvW, plusQkvB, plusDenseW, plusDenseB, mixLogits));
+            return t;
         }
     }
 
@@ -71,25 +57,9 @@ public record CogVideoWeights(
                 c.additionalSeqLen(), h));
         List<Layer> layers = new ArrayList<>(c.numLayers());
         for (int i = 0; i < c.numLayers(); i++) {
-            String p = "transformer.layers." + i + ".";
             String plus = "mixins.attention_plus.";
             layers.add(new Layer(
-                    backend.upload(src.require(p + "input_layernorm.weight", h)),
-                    backend.upload(src.require(p + "input_layernorm.bias", h)),
-                    backend.upload(src.require(p + "attention.query_key_value.weight", 3 * h, h)),
-                    backend.upload(src.require(p + "attention.query_key_value.bias", 3 * h)),
-                    backend.upload(src.require(p + "attention.dense.weight", h, h)),
-                    backend.upload(src.require(p + "attention.dense.bias", h)),
-                    backend.upload(src.require(p + "third_layernorm.weight", h)),
-                    backend.upload(src.require(p + "third_layernorm.bias", h)),
-                    backend.upload(src.require(p + "post_attention_layernorm.weight", h)),
-                    backend.upload(src.require(p + "post_attention_layernorm.bias", h)),
-                    backend.upload(src.require(p + "mlp.dense_h_to_4h.weight", 4 * h, h)),
-                    backend.upload(src.require(p + "mlp.dense_h_to_4h.bias", 4 * h)),
-                    backend.upload(src.require(p + "mlp.dense_4h_to_h.weight", h, 4 * h)),
-                    backend.upload(src.require(p + "mlp.dense_4h_to_h.bias", h)),
-                    backend.upload(src.require(p + "fourth_layernorm.weight", h)),
-                    backend.upload(src.require(p + "fourth_layernorm.bias", h)),
+                    Block.load(src, backend, i, h),
                     backend.upload(src.require(plus + "query_key_value." + i + ".weight", 3 * h, h)),
                     backend.upload(src.require(plus + "query_key_value." + i + ".bias", 3 * h)),
                     backend.upload(src.require(plus + "dense." + i + ".weight", h, h)),

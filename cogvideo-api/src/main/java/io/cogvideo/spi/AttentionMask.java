@@ -14,7 +14,8 @@ import io.cogvideo.CogVideoException;
  *
  * <p>Visibility, as in CogVideo's dual-channel attention (see {@code docs/architecture.md}):
  * <ul>
- *   <li>text key {@code j}: visible to every query if {@code j >= textPadding}; its score gets {@code + textBoost};</li>
+ *   <li>text key {@code j}: visible to every query if {@code j >= textPadding} (pad keys {@code j < textPadding}
+ *       only to pad queries); its score gets {@code + textBoost};</li>
  *   <li>a text query sees no frame key;</li>
  *   <li>a frame query at {@code pq} sees frame key {@code pk} iff ({@code !causal || pk <= pq}) and the {@link Scope}
  *       admits the pair: {@code OWN_FRAME} same frame, {@code ALL_FRAMES} any frame, {@code WINDOW} same spatial
@@ -93,7 +94,8 @@ public record AttentionMask(
     /** Whether query row {@code q} may see key row {@code k} (reference semantics; backends may compute it faster). */
     public boolean visible(int q, int k) {
         if (k < textLength) {
-            return k >= textPadding;
+            // pad keys are hidden from every query but the pad queries themselves (CogView2's convention)
+            return k >= textPadding || (queriesIncludeText && q < textPadding);
         }
         if (queriesIncludeText && q < textLength) {
             return false;

@@ -93,6 +93,23 @@ public interface Backend extends AutoCloseable {
      */
     Tensor attention(Tensor q, Tensor k, Tensor v, int keyLength, AttentionMask mask);
 
+    /**
+     * Local attention of CogView2's direct super-resolution (see {@link LocalAttentionSpec}): each fine-raster query
+     * attends to a neighbourhood of the coarse raster and of the fine raster in one softmax.
+     *
+     * @param q       [B, fineGrid², heads * d] queries (fine raster, row-major)
+     * @param kFine   [B, fineGrid², heads * d]
+     * @param vFine   [B, fineGrid², heads * d]
+     * @param kCoarse [B, coarseGrid², heads * d]
+     * @param vCoarse [B, coarseGrid², heads * d]
+     * @return [B, fineGrid², heads * d]
+     */
+    default Tensor localAttention(Tensor q, Tensor kFine, Tensor vFine, Tensor kCoarse, Tensor vCoarse,
+            LocalAttentionSpec spec) {
+        throw new UnsupportedOperationException("localAttention (super-resolution) is not implemented by backend "
+                + name());
+    }
+
     /** Releases everything the backend holds. */
     @Override
     void close();

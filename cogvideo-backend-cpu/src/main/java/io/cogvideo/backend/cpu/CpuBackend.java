@@ -325,6 +325,24 @@ final class CpuBackend implements Backend {
     }
 
     @Override
+    public Tensor localAttention(Tensor q, Tensor kFine, Tensor vFine, Tensor kCoarse, Tensor vCoarse,
+            io.cogvideo.spi.LocalAttentionSpec spec) {
+        CpuTensor qt = t(q);
+        int batch = qt.shape[0];
+        int width = qt.shape[2];
+        int n = spec.fineGrid() * spec.fineGrid();
+        int nc = spec.coarseGrid() * spec.coarseGrid();
+        if (qt.shape[1] != n || t(kFine).shape[1] != n || t(kCoarse).shape[1] != nc || width % spec.heads() != 0) {
+            throw new CogVideoException("localAttention: q " + Arrays.toString(qt.shape) + ", fine keys "
+                    + Arrays.toString(t(kFine).shape) + ", coarse keys " + Arrays.toString(t(kCoarse).shape)
+                    + " do not fit grids " + spec.fineGrid() + "/" + spec.coarseGrid());
+        }
+        float[] out = JavaKernels.localAttention(qt.heap(), t(kFine).heap(), t(vFine).heap(), t(kCoarse).heap(),
+                t(vCoarse).heap(), batch, width, spec);
+        return heap(out, qt.shape.clone());
+    }
+
+    @Override
     public void close() {
         // nothing held beyond arrays reclaimed by the garbage collector and ND4J
     }

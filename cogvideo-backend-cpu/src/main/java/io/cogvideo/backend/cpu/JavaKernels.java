@@ -127,4 +127,76 @@ final class JavaKernels {
         }
         return out;
     }
+
+    /** CogView2's local attention (see {@link io.cogvideo.spi.LocalAttentionSpec}); rows of one batch entry in parallel. */
+    static float[] localAttention(float[] q, float[] kf, float[] vf, float[] kc, float[] vc, int batch, int width,
+            io.cogvideo.spi.LocalAttentionSpec spec) {
+        int heads = spec.heads();
+        int d = width / heads;
+        int fg = spec.fineGrid();
+        int cg = spec.coarseGrid();
+        int n = fg * fg;
+        int nc = cg * cg;
+        float scale = (float) (1.0 / Math.sqrt(d));
+        float[] out = new float[batch * n * width];
+        java.util.stream.IntStream.range(0, batch * n).parallel().forEach(row -> {
+            int b = row / n;
+            int pos = row % n;
+            int i = pos / fg;
+            int j = pos % fg;
+            int maxKeys = spec.coarseKernelH() * spec.coarseKernelW() + spec.fineKernelH() * spec.fineKernelW();
+            int[] keys = new int[maxKeys];
+            boolean[] coarse = new boolean[maxKeys];
+            int count = 0;
+            int ci = i * cg / fg;
+            int cj = j * cg / fg;
+            for (int di = -spec.coarseKernelH() / 2; di <= spec.coarseKernelH() / 2; di++) {
+                for (int dj = -spec.coarseKernelW() / 2; dj <= spec.coarseKernelW() / 2; dj++) {
+                    int r = ci + di;
+                    int c = cj + dj;
+                    if (r >= 0 && r < cg && c >= 0 && c < cg) {
+                        keys[count] = r * cg + c;
+                        coarse[count++] = true;
+                    }
+                }
+            }
+            for (int di = -spec.fineKernelH() / 2; di <= spec.fineKernelH() / 2; di++) {
+                for (int dj = -spec.fineKernelW() / 2; dj <= spec.fineKernelW() / 2; dj++) {
+                    int r = i + di;
+                    int c = j + dj;
+                    if (r >= 0 && r < fg && c >= 0 && c < fg) {
+                        keys[count] = r * fg + c;
+                        coarse[count++] = false;
+                    }
+                }
+            }
+            float[] scores = new float[count];
+            int qo = row * width;
+            for (int h = 0; h < heads; h++) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int t = 0; t < count; t++) {
+                    float s = coarse[t]
+                            ? dot(q, qo + h * d, kc, (b * nc + keys[t]) * width + h * d, d) * scale + spec.coarseBoost()
+                            : dot(q, qo + h * d, kf, (b * n + keys[t]) * width + h * d, d) * scale;
+                    scores[t] = s;
+                    max = Math.max(max, s);
+                }
+                float sum = 0;
+                for (int t = 0; t < count; t++) {
+                    scores[t] = (float) Math.exp(scores[t] - max);
+                    sum += scores[t];
+                }
+                float inv = 1f / sum;
+                for (int t = 0; t < count; t++) {
+                    float p = scores[t] * inv;
+                    float[] v = coarse[t] ? vc : vf;
+                    int vo = (b * (coarse[t] ? nc : n) + keys[t]) * width + h * d;
+                    for (int e = 0; e < d; e++) {
+                        out[qo + h * d + e] += p * v[vo + e];
+                    }
+                }
+            }
+        });
+        return out;
+    }
 }

@@ -27,6 +27,7 @@ public final class GenerationRequest {
     private final double guidanceAlpha;
     private final double textBoost;
     private final int maxBatchSize;
+    private final boolean superResolution;
     private final List<int[]> givenFrames;
     private final GenerationListener listener;
     private final Cancellation cancellation;
@@ -45,6 +46,7 @@ public final class GenerationRequest {
         this.guidanceAlpha = b.guidanceAlpha;
         this.textBoost = b.textBoost;
         this.maxBatchSize = b.maxBatchSize;
+        this.superResolution = b.superResolution;
         List<int[]> frames = new ArrayList<>();
         for (int[] f : b.givenFrames) {
             frames.add(f.clone());
@@ -74,6 +76,7 @@ public final class GenerationRequest {
         b.guidanceAlpha = guidanceAlpha;
         b.textBoost = textBoost;
         b.maxBatchSize = maxBatchSize;
+        b.superResolution = superResolution;
         b.givenFrames = new ArrayList<>(givenFrames);
         b.listener = listener;
         b.cancellation = cancellation;
@@ -133,6 +136,11 @@ public final class GenerationRequest {
         return maxBatchSize;
     }
 
+    /** Whether frames are lifted to 480x480 when a super-resolution model is configured. */
+    public boolean superResolution() {
+        return superResolution;
+    }
+
     /** Given leading key frames as token grids (row-major), copies. */
     public List<int[]> givenFrames() {
         List<int[]> out = new ArrayList<>();
@@ -170,6 +178,7 @@ public final class GenerationRequest {
         private double guidanceAlpha = 3.0;
         private double textBoost = 1.4;
         private int maxBatchSize = 8;
+        private boolean superResolution = true;
         private List<int[]> givenFrames = new ArrayList<>();
         private GenerationListener listener = GenerationListener.NONE;
         private Cancellation cancellation = new Cancellation();
@@ -278,6 +287,15 @@ public final class GenerationRequest {
                 throw new CogVideoException("maxBatchSize must be >= 1, got " + n);
             }
             this.maxBatchSize = n;
+            return this;
+        }
+
+        /**
+         * Lift every frame to 480x480 with CogView2's direct super-resolution when the generator has a DSR model
+         * (default on; off gives 160x160 frames).
+         */
+        public Builder superResolution(boolean on) {
+            this.superResolution = on;
             return this;
         }
 

@@ -12,6 +12,8 @@ public enum GenerationStage {
     INTERPOLATION_2,
     /** Stage 2, round 3: "0.5秒" windows, 33 frames. */
     INTERPOLATION_3,
+    /** CogView2's direct super-resolution: each 20x20-token frame becomes 60x60 tokens (480x480 pixels). */
+    SUPER_RESOLUTION,
     /** VQ-VAE decoding of token grids into pixels. */
     DECODING;
 

@@ -6,6 +6,8 @@ import io.cogvideo.generation.ImageDecoder;
 import io.cogvideo.generation.PromptEncoder;
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.model.CogVideoModel;
+import io.cogvideo.model.DsrModel;
+import io.cogvideo.generation.SuperResolution;
 import io.cogvideo.spi.Backend;
 import java.nio.file.Path;
 import org.slf4j.Logger;
@@ -21,7 +23,8 @@ final class ModelLoading {
     }
 
     static CogVideoPipeline pipeline(Backend backend, Path stage1Dir, Path stage2Dir, Path textTokenizer,
-            Path imageTokenizer, Path clusterTable, PromptEncoder encoder, ImageDecoder decoder) {
+            Path imageTokenizer, Path clusterTable, Path superResolutionDir, PromptEncoder encoder,
+            ImageDecoder decoder) {
         long t0 = System.nanoTime();
         CogVideoModel stage1 = CogVideoModel.load(stage1Dir, backend);
         CogVideoModel stage2 = stage2Dir == null || stage2Dir.equals(stage1Dir) ? stage1
@@ -51,6 +54,11 @@ final class ModelLoading {
             table = null;
         }
         int window = stage2.config().windowSize() > 0 ? stage2.config().windowSize() : STAGE2_WINDOW;
-        return new CogVideoPipeline(stage1, stage2, window, enc, table, dec);
+        SuperResolution sr = null;
+        if (superResolutionDir != null) {
+            sr = new SuperResolution(DsrModel.load(superResolutionDir, backend), enc.startOfImage(),
+                    SuperResolution.defaultSampler(table));
+        }
+        return new CogVideoPipeline(stage1, stage2, window, enc, table, dec, sr);
     }
 }

@@ -115,6 +115,7 @@ public final class VideoGenerator implements AutoCloseable {
         private Path textTokenizer;
         private Path imageTokenizer;
         private Path clusterTable;
+        private Path superResolutionDir;
         private String backendName;
         private int threads;
         private PromptEncoder promptEncoder;
@@ -137,6 +138,15 @@ public final class VideoGenerator implements AutoCloseable {
         /** The stage-2 (interpolation) checkpoint folder; defaults to the stage-1 folder. */
         public Builder stage2ModelDir(Path dir) {
             this.stage2ModelDir = Objects.requireNonNull(dir, "dir");
+            return this;
+        }
+
+        /**
+         * CogView2's direct super-resolution checkpoint folder ({@code cogview2-dsr}); with it, frames are lifted to
+         * 480x480 (unless a request turns it off).
+         */
+        public Builder superResolutionModelDir(Path dir) {
+            this.superResolutionDir = Objects.requireNonNull(dir, "dir");
             return this;
         }
 
@@ -217,6 +227,12 @@ public final class VideoGenerator implements AutoCloseable {
             return this;
         }
 
+        /** See {@link GenerationRequest.Builder#superResolution}. */
+        public Builder superResolution(boolean on) {
+            request.superResolution(on);
+            return this;
+        }
+
         /** See {@link GenerationRequest.Builder#givenFrames}. */
         public Builder givenFrames(List<int[]> frames) {
             request.givenFrames(frames);
@@ -244,7 +260,7 @@ public final class VideoGenerator implements AutoCloseable {
             Backend backend = provider.create(new BackendOptions(threads, null));
             try {
                 CogVideoPipeline pipeline = ModelLoading.pipeline(backend, modelDir, stage2ModelDir, textTokenizer,
-                        imageTokenizer, clusterTable, promptEncoder, imageDecoder);
+                        imageTokenizer, clusterTable, superResolutionDir, promptEncoder, imageDecoder);
                 return new VideoGenerator(backend, pipeline, true);
             } catch (RuntimeException e) {
                 backend.close();

@@ -116,33 +116,73 @@ public final class ClusterSampler implements TokenSampler {
     public record Choice(int[] clusterIds, double[] clusterWeights) {
     }
 
-    /** Step 1-2 of the algorithm for one logit vector. */
+    /**
+     * Step 1-2 of the algorithm for one logit vector. Exact, but avoids most exponentials: a cluster's mass lies
+     * between its largest term and that term times its size, so clusters whose upper bound falls below the k-th
+     * largest lower bound cannot be among the top k and are skipped.
+     */
     public Choice clusterChoice(float[] logits, int offset, int length) {
         checkLength(length);
-        double max = Double.NEGATIVE_INFINITY;
+        double[] cmax = new double[clusters];
+        java.util.Arrays.fill(cmax, Double.NEGATIVE_INFINITY);
+        double gmax = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < length; i++) {
-            max = Math.max(max, logits[offset + i] / temperature);
+            double v = logits[offset + i] / temperature;
+            int c = clusterOf[i];
+            if (v > cmax[c]) {
+                cmax[c] = v;
+            }
         }
-        double[] mass = new double[clusters];
-        double total = 0;
-        for (int i = 0; i < length; i++) {
-            double e = Math.exp(logits[offset + i] / temperature - max);
-            mass[clusterOf[i]] += e;
-            total += e;
-        }
-        Integer[] order = new Integer[clusters];
         for (int c = 0; c < clusters; c++) {
-            order[c] = c;
+            gmax = Math.max(gmax, cmax[c]);
         }
-        Arrays.sort(order, (a, b) -> Double.compare(mass[b], mass[a]));
+        // k-th largest lower bound (the cluster's largest term)
+        double[] lower = new double[clusters];
+        for (int c = 0; c < clusters; c++) {
+            lower[c] = members[c].length == 0 ? 0 : Math.exp(cmax[c] - gmax);
+        }
+        double[] sortedLower = lower.clone();
+        java.util.Arrays.sort(sortedLower);
+        double kth = sortedLower[clusters - topK];
+        double[] mass = new double[clusters];
+        java.util.Arrays.fill(mass, -1);
+        int candidates = 0;
+        for (int c = 0; c < clusters; c++) {
+            if (members[c].length > 0 && lower[c] * members[c].length >= kth) {
+                double m = 0;
+                for (int tok : members[c]) {
+                    m += Math.exp(logits[offset + tok] / temperature - gmax);
+                }
+                mass[c] = m;
+                candidates++;
+            }
+        }
         int[] ids = new int[topK];
         double[] w = new double[topK];
+        boolean[] taken = new boolean[clusters];
         double kept = 0;
         for (int j = 0; j < topK; j++) {
-            ids[j] = order[j];
-            w[j] = mass[order[j]] / total;
+            int best = -1;
+            for (int c = 0; c < clusters; c++) {
+                if (!taken[c] && mass[c] >= 0 && (best < 0 || mass[c] > mass[best])) {
+                    best = c;
+                }
+            }
+            if (best < 0) {
+                // fewer non-empty clusters than topK: take empty ones with zero mass, lowest id first
+                for (int c = 0; c < clusters && best < 0; c++) {
+                    if (!taken[c]) {
+                        best = c;
+                    }
+                }
+                mass[best] = 0;
+            }
+            taken[best] = true;
+            ids[j] = best;
+            w[j] = mass[best];
             kept += w[j];
         }
+        assert candidates >= Math.min(topK, clusters);
         for (int j = 0; j < topK; j++) {
             w[j] /= kept;
         }

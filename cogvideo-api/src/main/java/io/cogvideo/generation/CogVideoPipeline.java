@@ -46,6 +46,7 @@ public final class CogVideoPipeline {
     private final PromptEncoder encoder;
     private final int[] clusterTable;
     private final ImageDecoder decoder;
+    private final SuperResolution superResolution;
 
     /**
      * @param stage1       the stage-1 model (sequential)
@@ -57,6 +58,14 @@ public final class CogVideoPipeline {
      */
     public CogVideoPipeline(CogVideoModel stage1, CogVideoModel stage2, int stage2Window, PromptEncoder encoder,
             int[] clusterTable, ImageDecoder decoder) {
+        this(stage1, stage2, stage2Window, encoder, clusterTable, decoder, null);
+    }
+
+    /**
+     * As above, with CogView2's direct super-resolution after stage 2 ({@code null}: frames stay 20x20 tokens).
+     */
+    public CogVideoPipeline(CogVideoModel stage1, CogVideoModel stage2, int stage2Window, PromptEncoder encoder,
+            int[] clusterTable, ImageDecoder decoder, SuperResolution superResolution) {
         for (CogVideoModel m : new CogVideoModel[] {stage1, stage2}) {
             if (m.config().frameCount() != KEY_FRAMES) {
                 throw new CogVideoException("the CogVideo pipeline needs models of " + KEY_FRAMES
@@ -77,6 +86,17 @@ public final class CogVideoPipeline {
         this.encoder = encoder;
         this.clusterTable = clusterTable == null ? null : clusterTable.clone();
         this.decoder = decoder;
+        if (superResolution != null && superResolution.config().lowResTokens() != stage1.config().frameLength()) {
+            throw new CogVideoException("the super-resolution model lifts frames of "
+                    + superResolution.config().lowResTokens() + " tokens but the video model makes frames of "
+                    + stage1.config().frameLength());
+        }
+        this.superResolution = superResolution;
+    }
+
+    /** Whether a super-resolution model is configured. */
+    public boolean hasSuperResolution() {
+        return superResolution != null;
     }
 
     public PromptEncoder encoder() {
@@ -265,6 +285,25 @@ public final class CogVideoPipeline {
             control.partial = done;
             LOG.info("Interpolation round {} done: {} frames per sample", round, parents[0].length);
         }
+        if (superResolution != null && r.superResolution()) {
+            long t0 = System.nanoTime();
+            List<int[]> all = new ArrayList<>();
+            for (int[][] sample : parents) {
+                all.addAll(List.of(sample));
+            }
+            control.begin(GenerationStage.SUPER_RESOLUTION, 1, all.size());
+            RandomGenerator[] g = rngs(seed, 16, 0, all.size(), 0);
+            List<int[]> lifted = superResolution.lift(all, plan.prompt(), g, r.maxBatchSize(),
+                    control.frameObserver(all.size()));
+            int frames = parents[0].length;
+            int[][][] hi = new int[samples][frames][];
+            for (int i = 0; i < lifted.size(); i++) {
+                hi[i / frames][i % frames] = lifted.get(i);
+            }
+            parents = hi;
+            timings.put(GenerationStage.SUPER_RESOLUTION, Duration.ofNanos(System.nanoTime() - t0));
+            LOG.info("Super-resolution done: {} frames of {} tokens", lifted.size(), lifted.get(0).length);
+        }
         return new Video(parents, r.frameRate(), seed, timings, plan.prompt(), decoder);
     }
 
@@ -356,6 +395,15 @@ public final class CogVideoPipeline {
             return (done, perBatch) -> {
                 check();
                 listener.onProgress(new GenerationProgress(stage, before + done, total,
+                        Duration.ofNanos(System.nanoTime() - start)));
+            };
+        }
+
+        /** Steps counted in frames, for stages that work a batch of frames at a time. */
+        SuperResolution.BatchObserver frameObserver(int total) {
+            return done -> {
+                check();
+                listener.onProgress(new GenerationProgress(stage, done, total,
                         Duration.ofNanos(System.nanoTime() - start)));
             };
         }

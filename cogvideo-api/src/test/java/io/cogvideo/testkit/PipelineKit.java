@@ -14,6 +14,8 @@ import io.cogvideo.VideoGenerator;
 import io.cogvideo.generation.ClusterSampler;
 import io.cogvideo.generation.CogVideoPipeline;
 import io.cogvideo.model.CogVideoModel;
+import io.cogvideo.model.DsrModel;
+import io.cogvideo.generation.SuperResolution;
 import io.cogvideo.spi.Backend;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -39,6 +41,7 @@ public abstract class PipelineKit {
     protected Backend backend;
     protected VideoGenerator generator;
     protected int frameLength;
+    protected CogVideoModel model;
     protected int imageVocab;
 
     protected abstract Backend newBackend();
@@ -47,7 +50,7 @@ public abstract class PipelineKit {
     void setUp() {
         GoldenSet golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
         backend = newBackend();
-        CogVideoModel model = GoldenModels.load(golden, backend);
+        model = GoldenModels.load(golden, backend);
         int soi = golden.manifest().path("special_ids").path("start_of_image").asInt();
         int imageVocab = model.config().imageVocabSize();
         int[] table = imageVocab == 20000 ? ClusterSampler.bundledTable() : null;
@@ -118,6 +121,35 @@ public abstract class PipelineKit {
         }
         assertThat(v.timings()).doesNotContainKey(GenerationStage.FIRST_FRAME)
                 .containsKeys(GenerationStage.INTERPOLATION_3);
+    }
+
+    @Test
+    void superResolutionLiftsEveryFrame() {
+        GoldenSet dsrSet = GoldenSet.fromProperty("cogvideo.golden.dsr", "dsr-tiny-a");
+        DsrModel dsr = DsrModel.load(dsrSet.dir().resolve("checkpoint"), backend);
+        CogVideoPipeline base = generator.pipeline();
+        int soi = base.encoder().startOfImage();
+        int[] table = dsr.config().imageVocabSize() == 20000 ? ClusterSampler.bundledTable() : null;
+        CogVideoPipeline withSr = new CogVideoPipeline(model, model, 10, base.encoder(), table, null,
+                new SuperResolution(dsr, soi, SuperResolution.defaultSampler(table)));
+        try (VideoGenerator g = VideoGenerator.of(withSr, backend)) {
+            Video keys = generator.generate(small().frameRate(1).seed(3).build());
+            List<int[]> given = new ArrayList<>();
+            for (int k = 0; k < 4; k++) {
+                given.add(keys.frameTokens(0, k));
+            }
+            List<GenerationProgress> progress = Collections.synchronizedList(new ArrayList<>());
+            Video v = g.generate(small().frameRate(8).seed(5).givenFrames(given).listener(progress::add).build());
+            assertThat(v.frameCount()).isEqualTo(33);
+            for (int f = 0; f < 33; f++) {
+                assertThat(v.frameTokens(0, f)).hasSize(dsr.config().highResTokens());
+            }
+            assertThat(v.timings()).containsKey(GenerationStage.SUPER_RESOLUTION);
+            assertThat(progress).anyMatch(p -> p.stage() == GenerationStage.SUPER_RESOLUTION && p.step() == 33
+                    && p.total() == 33);
+            Video off = g.generate(small().frameRate(1).seed(5).givenFrames(given).superResolution(false).build());
+            assertThat(off.frameTokens(0, 0)).hasSize(frameLength);
+        }
     }
 
     @Test

@@ -4,9 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cogvideo.checkpoint.CheckpointException;
 import io.cogvideo.checkpoint.NpyArray;
+import io.cogvideo.checkpoint.StateDict;
+import io.cogvideo.checkpoint.TorchCheckpointReader;
 import io.cogvideo.generation.ImageDecoder;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.TensorData;
+import io.cogvideo.tokenizer.image.HierarchicalVqVae;
 import io.cogvideo.tokenizer.image.ImageTokenizer;
 import io.cogvideo.tokenizer.image.VqVaeConfig;
 import java.awt.image.BufferedImage;
@@ -16,7 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -356,5 +363,70 @@ public abstract class VqVaeParityKit {
                 .hasMessageContaining("compress rate " + bad);
         assertThatThrownBy(() -> tokenizer.decoder(3)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("compress rate 3");
+    }
+
+    // ------------------------------------------------------------------ architecture from the keys
+
+    @Test
+    void decodersFollowTheKeysPresent() {
+        try (StateDict full = TorchCheckpointReader.readModule(checkpoint())) {
+            // drop decs.0 and renumber decs.1.. to decs.0.. (module lists are numbered from 0)
+            Map<String, TensorData> renumbered = new LinkedHashMap<>();
+            Pattern dec = Pattern.compile("^decs\\.(\\d+)\\.(.*)$");
+            for (Map.Entry<String, TensorData> e : full.asMap().entrySet()) {
+                Matcher m = dec.matcher(e.getKey());
+                if (!m.matches()) {
+                    renumbered.put(e.getKey(), e.getValue());
+                } else if (!m.group(1).equals("0")) {
+                    renumbered.put("decs." + (Integer.parseInt(m.group(1)) - 1) + "." + m.group(2), e.getValue());
+                }
+            }
+            try (HierarchicalVqVae partial = HierarchicalVqVae.load(StateDict.of(full.source(), renumbered),
+                    backend)) {
+                ImageTokenizer t = new ImageTokenizer(partial);
+                List<Integer> lost = new ArrayList<>(tokenizer.config().decodeRates());
+                lost.removeAll(t.config().decodeRates());
+                assertThat(lost).as("rates lost with decs.0").hasSize(1);
+                assertThat(t.config().decodeRates()).hasSize(tokenizer.config().decodeRates().size() - 1);
+                assertThat(t.config().encodeRates()).isEqualTo(tokenizer.config().encodeRates());
+                int rate = lost.get(0);
+                assertThatThrownBy(() -> t.decode(new int[4], rate)).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("compress rate " + rate);
+                for (int other : t.config().decodeRates()) {
+                    // the remaining decoders are still found by their rate
+                    Path ids = golden.dir().resolve("encode_c" + other + "_ids.npy");
+                    if (Files.exists(ids)) {
+                        int[] all = golden.npy(ids.getFileName().toString()).ints();
+                        int per = all.length / inputShape[0];
+                        float[] a = t.decodePixels(Arrays.copyOf(all, per), 1, other);
+                        float[] b = tokenizer.decodePixels(Arrays.copyOf(all, per), 1, other);
+                        assertThat(a).containsExactly(b);
+                    }
+                }
+                if (t.config().encodeRates().contains(rate)
+                        && Files.exists(golden.dir().resolve("encode_c" + rate + "_ids.npy"))) {
+                    // encoding at that rate still works: it needs no decoder
+                    int[] ids = t.encodePixels(inputs, inputShape[0], inputShape[2], inputShape[3], rate);
+                    assertThat(ids).containsExactly(golden.npy("encode_c" + rate + "_ids.npy").ints());
+                }
+            }
+        }
+    }
+
+    @Test
+    void wrongShapeIsReportedWithTheKey() {
+        try (StateDict full = TorchCheckpointReader.readModule(checkpoint())) {
+            Map<String, TensorData> m = new LinkedHashMap<>(full.asMap());
+            String key = "decs.0.mid.block_1.norm2.bias";
+            assertThat(m).containsKey(key);
+            int n = m.get(key).shape()[0] + 1;
+            m.put(key, TensorData.ofFloats(key, new float[n], n));
+            assertThatThrownBy(() -> HierarchicalVqVae.load(StateDict.of(full.source(), m), backend))
+                    .isInstanceOf(CheckpointException.class).hasMessageContaining(key)
+                    .hasMessageContaining("[" + n + "]");
+            m.remove("quantize.embed.weight");
+            assertThatThrownBy(() -> HierarchicalVqVae.load(StateDict.of(full.source(), m), backend))
+                    .isInstanceOf(CheckpointException.class).hasMessageContaining("quantize.embed.weight");
+        }
     }
 }

@@ -184,11 +184,13 @@ final class CpuImageOps {
                 double rstd = 1.0 / Math.sqrt(sq / len + eps);
                 for (int ci = 0; ci < cpg; ci++) {
                     int ch = gi * cpg + ci;
-                    float scale = (float) (rstd * g[ch]);
-                    float shift = (float) (b[ch] - mean * rstd * g[ch]);
+                    double scale = rstd * g[ch];
+                    double shift = b[ch];
                     int off = start + ci * hw;
+                    // centre in double: the folded form x * scale + (beta - mean * scale) cancels badly when
+                    // |mean| >> std
                     for (int i = 0; i < hw; i++) {
-                        float v = xs[off + i] * scale + shift;
+                        float v = (float) ((xs[off + i] - mean) * scale + shift);
                         y[off + i] = swish ? swish(v) : v;
                     }
                 }

@@ -76,9 +76,20 @@ public final class ImageTokenizer implements AutoCloseable {
 
     /**
      * Encodes a picture as icetk's {@code encode(image_pil=..., image_size=size, compress_rate=rate)}: the picture is
-     * resized so that its shorter side is {@code imageSize} (bilinear with anti-aliasing, rounded to 8 bits; see
-     * {@link ImagePreprocessing} for how this compares with torchvision), center-cropped to
-     * {@code imageSize x imageSize}, scaled to [0, 1], normalised and encoded.
+     * resized so that its shorter side is {@code imageSize} and the longer {@code int(imageSize * long / short)}
+     * (torchvision's {@code Resize(size)}), center-cropped to {@code imageSize x imageSize} (torchvision's
+     * {@code CenterCrop}, offsets rounded half to even as Python does), scaled to [0, 1], normalised and encoded.
+     *
+     * <p><b>Resampling filter.</b> Separable bilinear (triangle) interpolation with pixel centres at {@code i + 0.5};
+     * when shrinking, the filter is widened by the scale factor (anti-aliasing) and the taps inside the picture are
+     * renormalised at the borders. This is the filter of PIL's {@code BILINEAR} and of torchvision's
+     * {@code Resize(antialias=True)} (the default since torchvision 0.17). Both passes run in double precision and
+     * the result is rounded once to 8 bits, so a value can differ by one 8-bit level from PIL (which rounds after each
+     * pass, with fixed-point weights) or torch's uint8 kernel. icetk resizes the uint8 tensor made by
+     * {@code pil_to_tensor}; with torchvision before 0.17 that tensor resize did not anti-alias, so when shrinking by
+     * more than 2x the original blended only the two nearest pixels per axis, where this filter averages every
+     * covered pixel (less aliasing). Enlarging is the same in both (plain bilinear, {@code align_corners=False}).
+     * No resampling happens when the shorter side already is {@code imageSize}.
      *
      * @return {@code (imageSize / rate)^2} token ids, row-major (CogVideo: size 160, rate 8, 400 ids)
      * @throws IllegalArgumentException if the picture or {@code imageSize} is empty, the rate is not supported, or

@@ -106,8 +106,125 @@ public interface Backend extends AutoCloseable {
      */
     default Tensor localAttention(Tensor q, Tensor kFine, Tensor vFine, Tensor kCoarse, Tensor vCoarse,
             LocalAttentionSpec spec) {
-        throw new UnsupportedOperationException("localAttention (super-resolution) is not implemented by backend "
-                + name());
+        throw unsupported("localAttention (super-resolution)");
+    }
+
+    // ---------------------------------------------------------------- image operations (VQ-VAE)
+    //
+    // Feature maps are NCHW float tensors: [batch, channels, height, width], row-major. These operations are
+    // optional: a backend that does not run the image tokenizer keeps the defaults, which throw
+    // UnsupportedOperationException naming the operation and the backend.
+
+    /**
+     * 2-D convolution (cross-correlation, as {@code torch.nn.functional.conv2d}) with zero padding given per side,
+     * so that the asymmetric padding {@code F.pad(x, (0, 1, 0, 1))} of a strided down-sampling conv is one call.
+     *
+     * @param x         [N, C, H, W]
+     * @param weight    [O, C, kh, kw]
+     * @param bias      [O], or {@code null}
+     * @param stride    the same stride along both axes, at least 1
+     * @param padTop    zero rows added above
+     * @param padBottom zero rows added below
+     * @param padLeft   zero columns added on the left
+     * @param padRight  zero columns added on the right
+     * @return [N, O, (H + padTop + padBottom - kh) / stride + 1, (W + padLeft + padRight - kw) / stride + 1]
+     */
+    default Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padTop, int padBottom, int padLeft,
+            int padRight) {
+        throw unsupported("conv2d");
+    }
+
+    /**
+     * Group normalisation ({@code torch.nn.GroupNorm}): the channels are split into {@code groups} consecutive groups;
+     * each (sample, group) is normalised with its mean and biased variance over the group's channels and all
+     * positions, {@code (x - mean) / sqrt(var + eps)}, then scaled and shifted per channel.
+     *
+     * @param x     [N, C, H, W] with {@code C} divisible by {@code groups}
+     * @param gamma [C]
+     * @param beta  [C]
+     * @return [N, C, H, W]
+     */
+    default Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        throw unsupported("groupNorm");
+    }
+
+    /** Swish (SiLU), element-wise {@code x * sigmoid(x)}; any shape. */
+    default Tensor swish(Tensor x) {
+        throw unsupported("swish");
+    }
+
+    /**
+     * {@code swish(groupNorm(x, groups, gamma, beta, eps))}; backends may fuse the two passes. The default composes
+     * {@link #groupNorm} and {@link #swish}.
+     *
+     * @param x [N, C, H, W]
+     * @return [N, C, H, W]
+     */
+    default Tensor groupNormSwish(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        return swish(groupNorm(x, groups, gamma, beta, eps));
+    }
+
+    /**
+     * Nearest-neighbour up-sampling by 2 along both spatial axes ({@code F.interpolate(x, scale_factor=2,
+     * mode="nearest")}): {@code out[n, c, y, x] = in[n, c, y / 2, x / 2]}.
+     *
+     * @param x [N, C, H, W]
+     * @return [N, C, 2H, 2W]
+     */
+    default Tensor upsampleNearest2x(Tensor x) {
+        throw unsupported("upsampleNearest2x");
+    }
+
+    /**
+     * 2x2 average pooling with stride 2 ({@code F.avg_pool2d(x, 2)}); a trailing odd row or column is dropped.
+     *
+     * @param x [N, C, H, W] with {@code H, W >= 2}
+     * @return [N, C, H / 2, W / 2]
+     */
+    default Tensor avgPool2x2(Tensor x) {
+        throw unsupported("avgPool2x2");
+    }
+
+    /**
+     * Single-head self-attention over the spatial positions of feature maps, channels being the feature dimension
+     * (the VQ-VAE attention block): with {@code P = H * W} positions and {@code q, k, v} viewed as [N, C, P],
+     * {@code out[n] = v[n] · softmax(q[n]ᵀ · k[n] / sqrt(C))ᵀ}, the softmax over the key positions.
+     *
+     * @param q [N, C, H, W]
+     * @param k [N, C, H, W]
+     * @param v [N, C, H, W]
+     * @return [N, C, H, W]
+     */
+    default Tensor spatialAttention(Tensor q, Tensor k, Tensor v) {
+        throw unsupported("spatialAttention");
+    }
+
+    /**
+     * Nearest codebook entry of every position of a feature map, by squared Euclidean distance computed as
+     * {@code |z|² - 2 z·e + |e|²} (the VQ-VAE quantiser); ties go to the lowest index, as {@code torch.argmin}.
+     *
+     * @param z        [N, D, H, W]
+     * @param codebook [K, D]
+     * @return {@code N * H * W} indexes in [0, K), in (n, y, x) row-major order
+     */
+    default int[] codebookNearest(Tensor z, Tensor codebook) {
+        throw unsupported("codebookNearest");
+    }
+
+    /**
+     * Codebook lookup into a feature map (the inverse of {@link #codebookNearest}):
+     * {@code out[n, :, y, x] = codebook[ids[(n * height + y) * width + x], :]}.
+     *
+     * @param codebook [K, D]
+     * @param ids      {@code batch * height * width} indexes in [0, K)
+     * @return [batch, D, height, width]
+     */
+    default Tensor codebookLookup(Tensor codebook, int[] ids, int batch, int height, int width) {
+        throw unsupported("codebookLookup");
+    }
+
+    private UnsupportedOperationException unsupported(String op) {
+        return new UnsupportedOperationException(op + " is not implemented by backend " + name());
     }
 
     /** Releases everything the backend holds. */

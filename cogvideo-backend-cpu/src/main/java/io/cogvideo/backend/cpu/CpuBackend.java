@@ -346,4 +346,53 @@ final class CpuBackend implements Backend {
     public void close() {
         // nothing held beyond arrays reclaimed by the garbage collector and ND4J
     }
+
+    // ------------------------------------------------------------------ image operations (see CpuImageOps)
+
+    @Override
+    public Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padTop, int padBottom, int padLeft,
+            int padRight) {
+        return CpuImageOps.conv2d(t(x), t(weight), bias == null ? null : t(bias), stride, padTop, padBottom,
+                padLeft, padRight);
+    }
+
+    @Override
+    public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        return CpuImageOps.groupNorm(t(x), groups, t(gamma), t(beta), eps, false);
+    }
+
+    @Override
+    public Tensor swish(Tensor x) {
+        return CpuImageOps.swish(t(x));
+    }
+
+    @Override
+    public Tensor groupNormSwish(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        return CpuImageOps.groupNorm(t(x), groups, t(gamma), t(beta), eps, true);
+    }
+
+    @Override
+    public Tensor upsampleNearest2x(Tensor x) {
+        return CpuImageOps.upsampleNearest2x(t(x));
+    }
+
+    @Override
+    public Tensor avgPool2x2(Tensor x) {
+        return CpuImageOps.avgPool2x2(t(x));
+    }
+
+    @Override
+    public Tensor spatialAttention(Tensor q, Tensor k, Tensor v) {
+        return CpuImageOps.spatialAttention(t(q), t(k), t(v));
+    }
+
+    @Override
+    public int[] codebookNearest(Tensor z, Tensor codebook) {
+        return CpuImageOps.codebookNearest(t(z), t(codebook));
+    }
+
+    @Override
+    public Tensor codebookLookup(Tensor codebook, int[] ids, int batch, int height, int width) {
+        return CpuImageOps.codebookLookup(t(codebook), ids, batch, height, width);
+    }
 }

@@ -1,0 +1,409 @@
+package io.cogvideo.backend.cpu;
+
+import io.cogvideo.CogVideoException;
+import java.util.Arrays;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The image operations of the CPU backend (the VQ-VAE tokenizer's convolutions, group norm, resampling, spatial
+ * attention and codebook search) on NCHW float32 tensors. Convolutions are im2col + an OpenBLAS GEMM (through
+ * ND4J); the attention's two products and the codebook's distance products are GEMMs as well; everything else is
+ * plain Java loops on heap arrays.
+ *
+ * <p>Stateless and thread-safe; {@link CpuBackend} delegates to it.
+ */
+final class CpuImageOps {
+    /** Largest im2col buffer (floats) built at once; bigger convolutions are split into bands of output rows. */
+    static final int IM2COL_LIMIT = 1 << 23;
+
+    private CpuImageOps() {
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static int[] nchw(String op, CpuTensor x) {
+        if (x.shape.length != 4) {
+            throw new CogVideoException(op + ": expected an NCHW tensor of rank 4, got shape "
+                    + Arrays.toString(x.shape));
+        }
+        return x.shape;
+    }
+
+    private static void checkVector(String op, String what, CpuTensor v, int length) {
+        if (v.shape.length != 1 || v.shape[0] != length) {
+            throw new CogVideoException(op + ": " + what + " must have shape [" + length + "], got "
+                    + Arrays.toString(v.shape));
+        }
+    }
+
+    /** The values of an ND4J array in C order, without a copy where the buffer already is exactly that. */
+    static float[] cOrder(INDArray a) {
+        if (a.ordering() == 'c' && !a.isView() && a.data().length() == a.length()) {
+            return a.data().asFloat();
+        }
+        return a.dup('c').data().asFloat();
+    }
+
+    // ------------------------------------------------------------------ convolution
+
+    static CpuTensor conv2d(CpuTensor x, CpuTensor w, CpuTensor b, int stride, int padTop, int padBottom,
+            int padLeft, int padRight) {
+        int[] xs = nchw("conv2d", x);
+        if (w.shape.length != 4) {
+            throw new CogVideoException("conv2d: weight must be [out, in, kh, kw], got " + Arrays.toString(w.shape));
+        }
+        int n = xs[0];
+        int c = xs[1];
+        int h = xs[2];
+        int wd = xs[3];
+        int o = w.shape[0];
+        int kh = w.shape[2];
+        int kw = w.shape[3];
+        if (w.shape[1] != c) {
+            throw new CogVideoException("conv2d: input has " + c + " channels but weight " + Arrays.toString(w.shape)
+                    + " expects " + w.shape[1]);
+        }
+        if (stride < 1 || padTop < 0 || padBottom < 0 || padLeft < 0 || padRight < 0) {
+            throw new CogVideoException("conv2d: stride " + stride + " must be >= 1 and paddings (" + padTop + ", "
+                    + padBottom + ", " + padLeft + ", " + padRight + ") >= 0");
+        }
+        int hp = h + padTop + padBottom;
+        int wp = wd + padLeft + padRight;
+        if (hp < kh || wp < kw) {
+            throw new CogVideoException("conv2d: padded input " + hp + "x" + wp + " is smaller than the kernel " + kh
+                    + "x" + kw);
+        }
+        if (b != null) {
+            checkVector("conv2d", "bias", b, o);
+        }
+        int ho = (hp - kh) / stride + 1;
+        int wo = (wp - kw) / stride + 1;
+        int k = c * kh * kw;
+        int plane = ho * wo;
+        float[] out = new float[Math.multiplyExact(Math.multiplyExact(n, o), plane)];
+        INDArray wm = w.nd().reshape('c', o, k);
+        boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padTop == 0 && padBottom == 0 && padLeft == 0
+                && padRight == 0;
+        float[] src = pointwise ? null : x.heap();
+        INDArray xAll = pointwise ? x.nd().reshape('c', n, c, (long) h * wd) : null;
+        int band = Math.max(1, Math.min(ho, IM2COL_LIMIT / Math.max(1, k * wo)));
+        for (int in = 0; in < n; in++) {
+            if (pointwise) {
+                INDArray res = wm.mmul(xAll.slice(in));
+                System.arraycopy(cOrder(res), 0, out, in * o * plane, o * plane);
+                continue;
+            }
+            for (int oy0 = 0; oy0 < ho; oy0 += band) {
+                int rows = Math.min(band, ho - oy0);
+                int cols = rows * wo;
+                float[] col = new float[k * cols];
+                im2col(src, in, c, h, wd, kh, kw, stride, padTop, padLeft, oy0, rows, wo, col);
+                INDArray res = wm.mmul(Nd4j.create(col, new long[] {k, cols}, 'c'));
+                float[] r = cOrder(res);
+                for (int oc = 0; oc < o; oc++) {
+                    System.arraycopy(r, oc * cols, out, (in * o + oc) * plane + oy0 * wo, cols);
+                }
+            }
+        }
+        if (b != null) {
+            float[] bias = b.heap();
+            for (int in = 0; in < n; in++) {
+                for (int oc = 0; oc < o; oc++) {
+                    float bv = bias[oc];
+                    int base = (in * o + oc) * plane;
+                    for (int i = 0; i < plane; i++) {
+                        out[base + i] += bv;
+                    }
+                }
+            }
+        }
+        return new CpuTensor(new int[] {n, o, ho, wo}, out);
+    }
+
+    /** Fills {@code col[(ci*kh+ky)*kw+kx, (oy-oy0)*wo+ox]} for output rows {@code oy0 .. oy0+rows-1}. */
+    private static void im2col(float[] x, int n, int c, int h, int w, int kh, int kw, int stride, int padTop,
+            int padLeft, int oy0, int rows, int wo, float[] col) {
+        int cols = rows * wo;
+        for (int ci = 0; ci < c; ci++) {
+            int plane = (n * c + ci) * h * w;
+            for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                    int row = ((ci * kh + ky) * kw + kx) * cols;
+                    for (int r = 0; r < rows; r++) {
+                        int iy = (oy0 + r) * stride - padTop + ky;
+                        int dst = row + r * wo;
+                        if (iy < 0 || iy >= h) {
+                            continue; // zeros already
+                        }
+                        int srcRow = plane + iy * w;
+                        for (int ox = 0; ox < wo; ox++) {
+                            int ix = ox * stride - padLeft + kx;
+                            if (ix >= 0 && ix < w) {
+                                col[dst + ox] = x[srcRow + ix];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ normalisation, activation
+
+    static CpuTensor groupNorm(CpuTensor x, int groups, CpuTensor gamma, CpuTensor beta, float eps, boolean swish) {
+        int[] s = nchw("groupNorm", x);
+        int n = s[0];
+        int c = s[1];
+        int hw = s[2] * s[3];
+        if (groups < 1 || c % groups != 0) {
+            throw new CogVideoException("groupNorm: " + c + " channels do not split into " + groups + " groups");
+        }
+        checkVector("groupNorm", "gamma", gamma, c);
+        checkVector("groupNorm", "beta", beta, c);
+        float[] xs = x.heap();
+        float[] g = gamma.heap();
+        float[] b = beta.heap();
+        float[] y = new float[xs.length];
+        int cpg = c / groups;
+        int len = cpg * hw;
+        for (int in = 0; in < n; in++) {
+            for (int gi = 0; gi < groups; gi++) {
+                int start = (in * c + gi * cpg) * hw;
+                double sum = 0;
+                for (int i = 0; i < len; i++) {
+                    sum += xs[start + i];
+                }
+                double mean = sum / len;
+                double sq = 0;
+                for (int i = 0; i < len; i++) {
+                    double d = xs[start + i] - mean;
+                    sq += d * d;
+                }
+                double rstd = 1.0 / Math.sqrt(sq / len + eps);
+                for (int ci = 0; ci < cpg; ci++) {
+                    int ch = gi * cpg + ci;
+                    double scale = rstd * g[ch];
+                    double shift = b[ch];
+                    int off = start + ci * hw;
+                    // centre in double: the folded form x * scale + (beta - mean * scale) cancels badly when
+                    // |mean| >> std
+                    for (int i = 0; i < hw; i++) {
+                        float v = (float) ((xs[off + i] - mean) * scale + shift);
+                        y[off + i] = swish ? swish(v) : v;
+                    }
+                }
+            }
+        }
+        return new CpuTensor(x.shape.clone(), y);
+    }
+
+    static float swish(float v) {
+        return v * (float) (1.0 / (1.0 + Math.exp(-v)));
+    }
+
+    static CpuTensor swish(CpuTensor x) {
+        float[] xs = x.heap();
+        float[] y = new float[xs.length];
+        for (int i = 0; i < xs.length; i++) {
+            y[i] = swish(xs[i]);
+        }
+        return new CpuTensor(x.shape.clone(), y);
+    }
+
+    // ------------------------------------------------------------------ resampling
+
+    static CpuTensor upsampleNearest2x(CpuTensor x) {
+        int[] s = nchw("upsampleNearest2x", x);
+        int planes = s[0] * s[1];
+        int h = s[2];
+        int w = s[3];
+        float[] xs = x.heap();
+        float[] y = new float[xs.length * 4];
+        int w2 = 2 * w;
+        for (int p = 0; p < planes; p++) {
+            int src = p * h * w;
+            int dst = p * 4 * h * w;
+            for (int iy = 0; iy < h; iy++) {
+                int row = dst + 2 * iy * w2;
+                for (int ix = 0; ix < w; ix++) {
+                    float v = xs[src + iy * w + ix];
+                    y[row + 2 * ix] = v;
+                    y[row + 2 * ix + 1] = v;
+                }
+                System.arraycopy(y, row, y, row + w2, w2);
+            }
+        }
+        return new CpuTensor(new int[] {s[0], s[1], 2 * h, w2}, y);
+    }
+
+    static CpuTensor avgPool2x2(CpuTensor x) {
+        int[] s = nchw("avgPool2x2", x);
+        int planes = s[0] * s[1];
+        int h = s[2];
+        int w = s[3];
+        if (h < 2 || w < 2) {
+            throw new CogVideoException("avgPool2x2: input " + h + "x" + w + " is smaller than the 2x2 window");
+        }
+        int ho = h / 2;
+        int wo = w / 2;
+        float[] xs = x.heap();
+        float[] y = new float[planes * ho * wo];
+        for (int p = 0; p < planes; p++) {
+            int src = p * h * w;
+            int dst = p * ho * wo;
+            for (int oy = 0; oy < ho; oy++) {
+                int r0 = src + 2 * oy * w;
+                int r1 = r0 + w;
+                for (int ox = 0; ox < wo; ox++) {
+                    // the summation order of PyTorch's CPU kernel: row by row, then divide by the window size
+                    float sum = xs[r0 + 2 * ox];
+                    sum += xs[r0 + 2 * ox + 1];
+                    sum += xs[r1 + 2 * ox];
+                    sum += xs[r1 + 2 * ox + 1];
+                    y[dst + oy * wo + ox] = sum / 4f;
+                }
+            }
+        }
+        return new CpuTensor(new int[] {s[0], s[1], ho, wo}, y);
+    }
+
+    // ------------------------------------------------------------------ attention
+
+    static CpuTensor spatialAttention(CpuTensor q, CpuTensor k, CpuTensor v) {
+        int[] s = nchw("spatialAttention", q);
+        if (!Arrays.equals(s, k.shape) || !Arrays.equals(s, v.shape)) {
+            throw new CogVideoException("spatialAttention: q " + Arrays.toString(q.shape) + ", k "
+                    + Arrays.toString(k.shape) + ", v " + Arrays.toString(v.shape) + " must have the same shape");
+        }
+        int n = s[0];
+        int c = s[1];
+        int p = s[2] * s[3];
+        float scale = (float) Math.pow(c, -0.5);
+        INDArray qa = q.nd().reshape('c', n, c, p);
+        INDArray ka = k.nd().reshape('c', n, c, p);
+        INDArray va = v.nd().reshape('c', n, c, p);
+        float[] out = new float[n * c * p];
+        for (int in = 0; in < n; in++) {
+            float[] w = cOrder(qa.slice(in).transpose().mmul(ka.slice(in))); // [p (query), p (key)]
+            for (int i = 0; i < p; i++) {
+                int row = i * p;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < p; j++) {
+                    float sc = w[row + j] * scale;
+                    w[row + j] = sc;
+                    if (sc > max) {
+                        max = sc;
+                    }
+                }
+                double sum = 0;
+                for (int j = 0; j < p; j++) {
+                    float e = (float) Math.exp(w[row + j] - max);
+                    w[row + j] = e;
+                    sum += e;
+                }
+                float inv = (float) (1.0 / sum);
+                for (int j = 0; j < p; j++) {
+                    w[row + j] *= inv;
+                }
+            }
+            INDArray probs = Nd4j.create(w, new long[] {p, p}, 'c');
+            INDArray res = va.slice(in).mmul(probs.transpose()); // [c, p]
+            System.arraycopy(cOrder(res), 0, out, in * c * p, c * p);
+        }
+        return new CpuTensor(s.clone(), out);
+    }
+
+    // ------------------------------------------------------------------ codebook
+
+    static int[] codebookNearest(CpuTensor z, CpuTensor codebook) {
+        int[] s = nchw("codebookNearest", z);
+        if (codebook.shape.length != 2 || codebook.shape[1] != s[1]) {
+            throw new CogVideoException("codebookNearest: codebook " + Arrays.toString(codebook.shape)
+                    + " does not match the " + s[1] + " channels of " + Arrays.toString(s));
+        }
+        int n = s[0];
+        int d = s[1];
+        int p = s[2] * s[3];
+        int kn = codebook.shape[0];
+        INDArray e = codebook.nd();
+        float[] ee = cOrder(e.mul(e).sum(1).castTo(DataType.FLOAT));
+        INDArray za = z.nd().reshape('c', n, d, p);
+        float[] zs = z.heap();
+        int[] ids = new int[n * p];
+        float[] best = new float[p];
+        int[] arg = new int[p];
+        double[] zzSum = new double[p];
+        float[] zz = new float[p];
+        for (int in = 0; in < n; in++) {
+            Arrays.fill(zzSum, 0.0);
+            int zb = in * d * p;
+            for (int di = 0; di < d; di++) {
+                for (int i = 0; i < p; i++) {
+                    double zv = zs[zb + di * p + i];
+                    zzSum[i] += zv * zv;
+                }
+            }
+            for (int i = 0; i < p; i++) {
+                zz[i] = (float) zzSum[i];
+            }
+            float[] dots = cOrder(e.mmul(za.slice(in))); // [kn, p]
+            Arrays.fill(best, Float.POSITIVE_INFINITY);
+            Arrays.fill(arg, 0);
+            for (int ki = 0; ki < kn; ki++) {
+                int row = ki * p;
+                float ek = ee[ki];
+                for (int i = 0; i < p; i++) {
+                    float dist = (zz[i] - 2f * dots[row + i]) + ek;
+                    if (dist < best[i]) { // strict: the lowest index wins ties
+                        best[i] = dist;
+                        arg[i] = ki;
+                    }
+                }
+            }
+            System.arraycopy(arg, 0, ids, in * p, p);
+        }
+        return ids;
+    }
+
+    static CpuTensor codebookLookup(CpuTensor codebook, int[] ids, int batch, int height, int width) {
+        if (codebook.shape.length != 2) {
+            throw new CogVideoException("codebookLookup: codebook must be [K, D], got "
+                    + Arrays.toString(codebook.shape));
+        }
+        int kn = codebook.shape[0];
+        int d = codebook.shape[1];
+        int p = height * width;
+        if (batch < 1 || height < 1 || width < 1 || ids.length != batch * p) {
+            throw new CogVideoException("codebookLookup: " + ids.length + " ids do not fill batch " + batch + " x "
+                    + height + " x " + width);
+        }
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= kn) {
+                throw new CogVideoException("codebookLookup: id " + ids[i] + " at index " + i + " is outside [0, "
+                        + kn + ")");
+            }
+        }
+        float[] rows;
+        if (codebook.hasHeap() || (long) kn * d <= CpuBackend.HEAP_WEIGHT_LIMIT) {
+            float[] tab = codebook.heap();
+            rows = new float[ids.length * d];
+            for (int i = 0; i < ids.length; i++) {
+                System.arraycopy(tab, ids[i] * d, rows, i * d, d);
+            }
+        } else {
+            rows = cOrder(Nd4j.pullRows(codebook.nd(), 1, ids));
+        }
+        float[] out = new float[rows.length];
+        for (int b = 0; b < batch; b++) {
+            for (int i = 0; i < p; i++) {
+                int src = (b * p + i) * d;
+                for (int di = 0; di < d; di++) {
+                    out[(b * d + di) * p + i] = rows[src + di];
+                }
+            }
+        }
+        return new CpuTensor(new int[] {batch, d, height, width}, out);
+    }
+}

@@ -16,6 +16,6 @@ final class Tokenizers {
     }
 
     static ImageDecoder imageDecoder(Path icePt, Backend backend) {
-        throw new CogVideoException("image tokenizer files are not supported yet: " + icePt);
+        return io.cogvideo.tokenizer.image.ImageTokenizer.load(icePt, backend).imageDecoder();
     }
 }

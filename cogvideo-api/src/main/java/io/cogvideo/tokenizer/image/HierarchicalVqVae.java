@@ -57,8 +57,11 @@ public final class HierarchicalVqVae implements AutoCloseable {
      */
     public static HierarchicalVqVae load(StateDict sd, Backend backend) {
         VqWeights w = new VqWeights(sd, backend);
-        VqEncoder enc = new VqEncoder(w, "enc");
-        if (enc.inChannels != VqVaeConfig.PIXEL_MEAN.length) {
+        // A decode-only checkpoint (decoders and codebook, no 'enc.*') can decode but not encode.
+        boolean hasEncoder = w.has("enc.conv_in.weight");
+        VqEncoder enc = hasEncoder ? new VqEncoder(w, "enc") : null;
+        int rgb = VqVaeConfig.PIXEL_MEAN.length;
+        if (enc != null && enc.inChannels != rgb) {
             throw w.error("the encoder takes " + enc.inChannels + " channels; RGB (3) is expected");
         }
 
@@ -69,7 +72,9 @@ public final class HierarchicalVqVae implements AutoCloseable {
         int k = es[0];
         int d = es[1];
         Conv proj = null;
-        if (w.has("quantize.proj.weight")) {
+        if (enc == null) {
+            proj = null;
+        } else if (w.has("quantize.proj.weight")) {
             proj = w.conv("quantize.proj", enc.zChannels, d);
         } else if (enc.zChannels != d) {
             throw w.error("the encoder gives " + enc.zChannels + " channels, the codebook has " + d
@@ -77,7 +82,7 @@ public final class HierarchicalVqVae implements AutoCloseable {
         }
         Tensor codebook = w.upload("quantize.embed.weight", k, d);
 
-        int nd = w.count("down_samplers");
+        int nd = enc == null ? 0 : w.count("down_samplers");
         Conv[] down = new Conv[nd];
         for (int i = 0; i < nd; i++) {
             down[i] = w.conv("down_samplers." + i + ".conv_down_sampler.conv", enc.zChannels, 2, true);
@@ -87,7 +92,7 @@ public final class HierarchicalVqVae implements AutoCloseable {
             }
         }
         List<Integer> encodeRates = new ArrayList<>();
-        for (int l = 0; l <= nd; l++) {
+        for (int l = 0; enc != null && l <= nd; l++) {
             encodeRates.add(enc.stride << l);
         }
 
@@ -99,9 +104,8 @@ public final class HierarchicalVqVae implements AutoCloseable {
                 throw w.error("decoder 'decs." + i + "' takes " + dec.zChannels + " channels but codebook vectors have "
                         + d);
             }
-            if (dec.outChannels != enc.inChannels) {
-                throw w.error("decoder 'decs." + i + "' gives " + dec.outChannels + " channels, not "
-                        + enc.inChannels);
+            if (dec.outChannels != rgb) {
+                throw w.error("decoder 'decs." + i + "' gives " + dec.outChannels + " channels, not " + rgb);
             }
             if (decoders.put(dec.scale, dec) != null) {
                 throw w.error("two decoders up-sample by " + dec.scale);
@@ -110,8 +114,9 @@ public final class HierarchicalVqVae implements AutoCloseable {
         if (decoders.isEmpty()) {
             throw w.error("no decoder ('decs.0.*') in the state dict");
         }
-        VqVaeConfig config = new VqVaeConfig(enc.inChannels, w.shape("enc.conv_in.weight")[0], enc.zChannels, d, k,
-                enc.stride, nd, encodeRates, List.copyOf(decoders.keySet()));
+        VqVaeConfig config = new VqVaeConfig(rgb, enc == null ? 0 : w.shape("enc.conv_in.weight")[0],
+                enc == null ? d : enc.zChannels, d, k, enc == null ? 0 : enc.stride, nd, encodeRates,
+                List.copyOf(decoders.keySet()));
         return new HierarchicalVqVae(backend, config, enc, down, proj, codebook, decoders, List.copyOf(w.uploaded));
     }
 
@@ -172,6 +177,10 @@ public final class HierarchicalVqVae implements AutoCloseable {
     }
 
     private int encodeLevels(int rate) {
+        if (encoder == null) {
+            throw new IllegalArgumentException("this VQ-VAE checkpoint holds decoders only (no 'enc.*' tensors): it "
+                    + "cannot encode images");
+        }
         int l = config.encodeRates().indexOf(rate);
         if (l < 0) {
             throw new IllegalArgumentException("compress rate " + rate + " is not supported for encoding; this"

@@ -40,7 +40,9 @@ public final class ImageTokenizer implements AutoCloseable {
      *                                                   unexpected shape
      */
     public static ImageTokenizer load(Path icePt, Backend backend) {
-        try (StateDict sd = TorchCheckpointReader.readModule(icePt)) {
+        boolean safetensors = icePt.getFileName() != null && icePt.getFileName().toString().endsWith(".safetensors");
+        try (StateDict sd = safetensors ? io.cogvideo.checkpoint.SafetensorsReader.read(icePt)
+                : TorchCheckpointReader.readModule(icePt)) {
             return new ImageTokenizer(HierarchicalVqVae.load(sd, backend));
         }
     }

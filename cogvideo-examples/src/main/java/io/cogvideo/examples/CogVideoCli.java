@@ -24,20 +24,27 @@ public final class CogVideoCli {
 
     /** Runs the command line; returns the exit code (0 ok, 1 failure, 2 usage error, 130 cancelled). */
     public static int run(String... args) {
+        return run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #run(String...)}, writing picocli's usage and error messages to the given writers. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new CogVideoCli());
+        cl.setOut(out);
+        cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             boolean verbose = false;
             for (String a : args) {
                 verbose |= a.equals("--verbose");
             }
-            PrintWriter err = cmd.getErr();
+            PrintWriter w = cmd.getErr();
             if (verbose) {
-                ex.printStackTrace(err);
+                ex.printStackTrace(w);
             }
             String msg = ex instanceof CogVideoException || ex instanceof IllegalArgumentException
                     ? ex.getMessage() : ex.toString();
-            err.println("error: " + firstLine(msg) + (verbose ? "" : "  (--verbose for details)"));
-            err.flush();
+            w.println("error: " + firstLine(msg) + (verbose ? "" : "  (--verbose for details)"));
+            w.flush();
             return ex instanceof io.cogvideo.GenerationCancelledException ? 130 : 1;
         });
         return cl.execute(args);

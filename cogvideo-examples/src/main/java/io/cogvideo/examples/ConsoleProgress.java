@@ -66,6 +66,7 @@ final class ConsoleProgress implements GenerationListener {
             case INTERPOLATION_1 -> "interpolation 1";
             case INTERPOLATION_2 -> "interpolation 2";
             case INTERPOLATION_3 -> "interpolation 3";
+            case SUPER_RESOLUTION -> "super-resolution";
             case DECODING -> "decoding";
         };
     }

@@ -23,7 +23,7 @@ final class CpuAttention {
         int heads = mask.heads();
         int d = width / heads;
         float scale = (float) (1.0 / Math.sqrt(d));
-        INDArray bias = Nd4j.createFromArray(maskBias(nq, keyLength, mask)).reshape('c', new long[] {nq, keyLength});
+        INDArray bias = biasFor(nq, keyLength, mask);
         INDArray out = Nd4j.create(DataType.FLOAT, batch, nq, width);
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
@@ -42,6 +42,28 @@ final class CpuAttention {
             }
         }
         return out;
+    }
+
+    private record BiasKey(int nq, int nk, AttentionMask mask) {
+    }
+
+    /** Every layer of a pass uses the same masks: keep the last few evaluated biases. */
+    private static final java.util.Map<BiasKey, INDArray> BIASES = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(8, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<BiasKey, INDArray> e) {
+                    return size() > 6;
+                }
+            });
+
+    private static INDArray biasFor(int nq, int nk, AttentionMask mask) {
+        BiasKey key = new BiasKey(nq, nk, mask);
+        INDArray b = BIASES.get(key);
+        if (b == null) {
+            b = Nd4j.createFromArray(maskBias(nq, nk, mask)).reshape('c', new long[] {nq, nk});
+            BIASES.put(key, b);
+        }
+        return b;
     }
 
     /** Row-major [nq, nk] additive bias evaluated from the structured mask. */

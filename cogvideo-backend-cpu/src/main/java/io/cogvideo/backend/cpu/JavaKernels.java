@@ -82,7 +82,6 @@ final class JavaKernels {
         int text = Math.min(mask.textLength(), nk);
         float[] out = new float[batch * nq * width];
         int[] keys = new int[nk];
-        float[] scores = new float[nk];
         for (int qi = 0; qi < nq; qi++) {
             int count = 0;
             for (int kj = 0; kj < nk; kj++) {
@@ -90,40 +89,45 @@ final class JavaKernels {
                     keys[count++] = kj;
                 }
             }
-            for (int b = 0; b < batch; b++) {
-                int qo = (b * nq + qi) * width;
+            final int visible = count;
+            final int row = qi;
+            java.util.stream.IntStream jobs = java.util.stream.IntStream.range(0, batch * heads);
+            if ((long) batch * heads * visible * d >= (1L << 17)) {
+                jobs = jobs.parallel();
+            }
+            jobs.forEach(job -> {
+                int b = job / heads;
+                int h = job % heads;
+                float[] scores = new float[visible];
+                int hq = (b * nq + row) * width + h * d;
                 int kb = b * kRows * width;
-                for (int h = 0; h < heads; h++) {
-                    int hq = qo + h * d;
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int c = 0; c < count; c++) {
-                        int kj = keys[c];
-                        float s = dot(q, hq, k, kb + kj * width + h * d, d) * scale;
-                        if (kj < text) {
-                            s += mask.textBoost();
-                        }
-                        scores[c] = s;
-                        if (s > max) {
-                            max = s;
-                        }
+                float max = Float.NEGATIVE_INFINITY;
+                for (int c = 0; c < visible; c++) {
+                    int kj = keys[c];
+                    float s = dot(q, hq, k, kb + kj * width + h * d, d) * scale;
+                    if (kj < text) {
+                        s += mask.textBoost();
                     }
-                    float sum = 0;
-                    for (int c = 0; c < count; c++) {
-                        float e = (float) Math.exp(scores[c] - max);
-                        scores[c] = e;
-                        sum += e;
-                    }
-                    float inv = 1f / sum;
-                    int oo = hq;
-                    for (int c = 0; c < count; c++) {
-                        float p = scores[c] * inv;
-                        int vo = kb + keys[c] * width + h * d;
-                        for (int j = 0; j < d; j++) {
-                            out[oo + j] += p * v[vo + j];
-                        }
+                    scores[c] = s;
+                    if (s > max) {
+                        max = s;
                     }
                 }
-            }
+                float sum = 0;
+                for (int c = 0; c < visible; c++) {
+                    float e = (float) Math.exp(scores[c] - max);
+                    scores[c] = e;
+                    sum += e;
+                }
+                float inv = 1f / sum;
+                for (int c = 0; c < visible; c++) {
+                    float p = scores[c] * inv;
+                    int vo = kb + keys[c] * width + h * d;
+                    for (int j = 0; j < d; j++) {
+                        out[hq + j] += p * v[vo + j];
+                    }
+                }
+            });
         }
         return out;
     }

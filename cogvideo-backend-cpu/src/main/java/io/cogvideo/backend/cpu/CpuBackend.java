@@ -23,15 +23,19 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 final class CpuBackend implements Backend {
     /** Below this many multiply-adds a linear layer runs in Java rather than through a native GEMM call. */
     static final long JAVA_GEMM_MACS = 1L << 16;
+    /** Up to this many rows a linear layer is a Java matrix-vector product (weights read once, all rows). */
+    static final int JAVA_GEMV_ROWS = 16;
     /** Weights up to this many elements keep a heap copy for the Java kernels. */
     static final long HEAP_WEIGHT_LIMIT = 1L << 22;
     private static final int CONVERT_CHUNK = 1 << 22;
 
     private final BackendOptions options;
+    private final CpuThreads threads;
 
     CpuBackend(BackendOptions options) {
         this.options = options;
         Nd4jQuiet.init(options.threads());
+        this.threads = new CpuThreads(Nd4jQuiet.threads());
         if (options.weightDtype() != null && options.weightDtype() != DType.FLOAT32) {
             throw new CogVideoException("the cpu backend stores weights as FLOAT32 only; requested "
                     + options.weightDtype());
@@ -147,12 +151,14 @@ final class CpuBackend implements Backend {
         int[] shape = a.shape.clone();
         shape[shape.length - 1] = out;
         long macs = (long) rows * in * out;
-        if (macs <= JAVA_GEMM_MACS || (rows <= 4 && (w.hasHeap() || (long) in * out <= HEAP_WEIGHT_LIMIT) && macs <= (1L << 20))) {
-            float[] y = JavaKernels.linear(a.heap(), rows, in, w.heap(), out, bias == null ? null : t(bias).heap());
+        if (macs <= JAVA_GEMM_MACS || rows <= JAVA_GEMV_ROWS) {
+            // cached steps: a matrix-vector product bound by reading the weight once
+            float[] y = JavaKernels.linearT(a.heap(), rows, in, w.heapT(), out, bias == null ? null : t(bias).heap(),
+                    threads);
             return heap(y, shape);
         }
         INDArray x2 = a.nd().reshape('c', new long[] {rows, in});
-        INDArray y = x2.mmul(w.nd().transpose());
+        INDArray y = x2.mmul(w.ndT());
         if (bias != null) {
             y.addiRowVector(t(bias).nd());
         }
@@ -344,7 +350,7 @@ final class CpuBackend implements Backend {
 
     @Override
     public void close() {
-        // nothing held beyond arrays reclaimed by the garbage collector and ND4J
+        threads.close();
     }
 
     // ------------------------------------------------------------------ image operations (see CpuImageOps)

@@ -15,6 +15,9 @@ final class CpuTensor implements Tensor {
     final int[] shape;
     private volatile float[] heap;
     private volatile INDArray nd;
+    /** For 2-D weights used by linear layers: the transposed [in, out] heap copy, made on first use. */
+    private volatile float[] heapT;
+    private volatile INDArray ndT;
 
     CpuTensor(int[] shape, float[] heap) {
         this.shape = shape;
@@ -70,6 +73,44 @@ final class CpuTensor implements Tensor {
                     }
                     a = Nd4j.create(heap, s, 'c');
                     nd = a;
+                }
+            }
+        }
+        return a;
+    }
+
+    /** The transpose of a 2-D tensor as a row-major heap array ([cols, rows]); cached (weights only). */
+    float[] heapT() {
+        float[] t = heapT;
+        if (t == null) {
+            synchronized (this) {
+                t = heapT;
+                if (t == null) {
+                    int rows = shape[0];
+                    int cols = shape[1];
+                    float[] src = heap();
+                    t = new float[rows * cols];
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < cols; c++) {
+                            t[c * rows + r] = src[r * cols + c];
+                        }
+                    }
+                    heapT = t;
+                }
+            }
+        }
+        return t;
+    }
+
+    /** The transpose of a 2-D weight as a row-major ND4J array ([cols, rows]); cached. */
+    INDArray ndT() {
+        INDArray a = ndT;
+        if (a == null) {
+            synchronized (this) {
+                a = ndT;
+                if (a == null) {
+                    a = Nd4j.create(heapT(), new long[] {shape[1], shape[0]}, 'c');
+                    ndT = a;
                 }
             }
         }

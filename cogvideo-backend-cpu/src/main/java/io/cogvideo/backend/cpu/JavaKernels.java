@@ -19,6 +19,41 @@ final class JavaKernels {
         return y;
     }
 
+    /**
+     * {@code y[r, :] = x[r, :] · wt + b} with the weight stored transposed ({@code wt} is [in, out], row-major): the
+     * inner loop is an axpy over contiguous outputs, which the JIT vectorises, and the weight is read once for all
+     * rows. Output columns are split across threads when the work is large.
+     */
+    static float[] linearT(float[] x, int rows, int in, float[] wt, int out, float[] b, CpuThreads threads) {
+        float[] y = new float[rows * out];
+        int chunks = (long) in * out >= (1L << 16) ? threads.count() * 2 : 1;
+        int step = ((out + chunks - 1) / chunks + 15) / 16 * 16;
+        threads.forRange(0, (out + step - 1) / step, chunk -> {
+            int o0 = chunk * step;
+            int o1 = Math.min(out, o0 + step);
+            for (int r = 0; r < rows; r++) {
+                int yo = r * out;
+                if (b != null) {
+                    System.arraycopy(b, o0, y, yo + o0, o1 - o0);
+                }
+            }
+            for (int i = 0; i < in; i++) {
+                int wo = i * out;
+                for (int r = 0; r < rows; r++) {
+                    float xi = x[r * in + i];
+                    if (xi == 0f) {
+                        continue;
+                    }
+                    int yo = r * out;
+                    for (int o = o0; o < o1; o++) {
+                        y[yo + o] += xi * wt[wo + o];
+                    }
+                }
+            }
+        });
+        return y;
+    }
+
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         float s0 = 0;
         float s1 = 0;

@@ -111,30 +111,40 @@ public final class CogVideoPipeline {
     public record TextPlan(int[] prompt, int[] firstFrame, int[] keyFrames, int[] guider, List<int[]> stage2) {
     }
 
-    /** Builds and checks the text prefixes of a request (the prompt's token budget). */
-    public TextPlan plan(GenerationRequest r) {
+    /**
+     * The text prefixes CogVideo builds for a prompt (without the trailing {@code <start_of_image>}): first frame
+     * {@code prompt + " 高清摄影"}; key frames {@code "4.0秒" <n> prompt (+ " 视频" with guidance)}; the guider
+     * {@code "4.0秒" <n> "视频"}; interpolation round r {@code "<4/2^r>秒" <n> prompt}.
+     */
+    public static TextPlan textPlan(PromptEncoder encoder, String prompt, boolean guidance, int frameRate) {
         int nl = encoder.newline();
-        int[] prompt = encoder.encode(r.prompt());
-        int[] first = encoder.encode(r.prompt() + FIRST_FRAME_SUFFIX);
+        int[] promptIds = encoder.encode(prompt);
+        int[] first = encoder.encode(prompt + FIRST_FRAME_SUFFIX);
         int[] key = concat(encoder.duration(KEY_FRAME_DURATION), new int[] {nl},
-                encoder.encode(r.guidance() ? r.prompt() + VIDEO_SUFFIX : r.prompt()));
+                encoder.encode(guidance ? prompt + VIDEO_SUFFIX : prompt));
         int[] guider = concat(encoder.duration(KEY_FRAME_DURATION), new int[] {nl}, encoder.encode(GUIDANCE_TEXT));
         List<int[]> s2 = new ArrayList<>();
         double d = KEY_FRAME_DURATION / 2;
-        for (int round = 1; (1 << round) <= r.frameRate(); round++, d /= 2) {
-            s2.add(concat(encoder.duration(d), new int[] {nl}, prompt));
+        for (int round = 1; (1 << round) <= frameRate; round++, d /= 2) {
+            s2.add(concat(encoder.duration(d), new int[] {nl}, promptIds));
         }
-        int longest = Math.max(first.length, key.length);
-        for (int[] t : s2) {
+        return new TextPlan(promptIds, first, key, guider, s2);
+    }
+
+    /** Builds and checks the text prefixes of a request (the prompt's token budget). */
+    public TextPlan plan(GenerationRequest r) {
+        TextPlan p = textPlan(encoder, r.prompt(), r.guidance(), r.frameRate());
+        int longest = Math.max(p.firstFrame().length, p.keyFrames().length);
+        for (int[] t : p.stage2()) {
             longest = Math.max(longest, t.length);
         }
         if (longest > MAX_TEXT_TOKENS) {
             throw new CogVideoException("prompt is too long: it makes a text prefix of " + longest
-                    + " tokens (duration + <n> + " + prompt.length + " prompt tokens + suffix); at most "
+                    + " tokens (duration + <n> + " + p.prompt().length + " prompt tokens + suffix); at most "
                     + MAX_TEXT_TOKENS + " are allowed");
         }
         int vocab = stage1.config().vocabSize();
-        for (int[] t : new int[][] {first, key, guider}) {
+        for (int[] t : new int[][] {p.firstFrame(), p.keyFrames(), p.guider()}) {
             for (int id : t) {
                 if (id < 0 || id >= vocab) {
                     throw new CogVideoException("the tokenizer produced id " + id + ", outside the model's vocabulary [0, "
@@ -142,7 +152,7 @@ public final class CogVideoPipeline {
                 }
             }
         }
-        return new TextPlan(prompt, first, key, guider, s2);
+        return p;
     }
 
     /** Validates everything that depends on the model, before any work. */

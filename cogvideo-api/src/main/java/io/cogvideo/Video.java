@@ -23,6 +23,7 @@ public final class Video {
     private final Map<GenerationStage, Duration> timings;
     private final int[] promptTokens;
     private final ImageDecoder decoder;
+    private final List<List<BufferedImage>> images;
 
     /**
      * @param tokens       [samples][frames][frameLength] image token ids
@@ -34,6 +35,12 @@ public final class Video {
      */
     public Video(int[][][] tokens, int fps, long seed, Map<GenerationStage, Duration> timings, int[] promptTokens,
             ImageDecoder decoder) {
+        this(tokens, fps, seed, timings, promptTokens, decoder, null);
+    }
+
+    /** As above, with frames already decoded ([samples][frames]); {@link #frames} then returns copies of them. */
+    public Video(int[][][] tokens, int fps, long seed, Map<GenerationStage, Duration> timings, int[] promptTokens,
+            ImageDecoder decoder, List<List<BufferedImage>> images) {
         this.tokens = deepCopy(tokens);
         this.fps = fps;
         this.seed = seed;
@@ -42,6 +49,14 @@ public final class Video {
         this.timings = Collections.unmodifiableMap(t);
         this.promptTokens = promptTokens.clone();
         this.decoder = decoder;
+        List<List<BufferedImage>> copy = null;
+        if (images != null) {
+            copy = new ArrayList<>();
+            for (List<BufferedImage> l : images) {
+                copy.add(List.copyOf(l));
+            }
+        }
+        this.images = copy;
     }
 
     private static int[][][] deepCopy(int[][][] t) {
@@ -107,7 +122,7 @@ public final class Video {
 
     /** Whether frames can be decoded to pixels. */
     public boolean hasDecoder() {
-        return decoder != null;
+        return decoder != null || images != null;
     }
 
     /**
@@ -128,6 +143,15 @@ public final class Video {
 
     /** Decodes every frame of a sample to pixels. */
     public List<BufferedImage> frames(int sample) {
+        if (images != null) {
+            List<BufferedImage> out = new ArrayList<>();
+            for (BufferedImage im : images.get(sample)) {
+                BufferedImage c = new BufferedImage(im.getWidth(), im.getHeight(), im.getType());
+                c.getGraphics().drawImage(im, 0, 0, null);
+                out.add(c);
+            }
+            return out;
+        }
         if (decoder == null) {
             throw new CogVideoException("no image decoder configured: build the generator with an image tokenizer "
                     + "(VideoGenerator.Builder#imageTokenizer) to get pixels; tokens are available via frameTokens()");

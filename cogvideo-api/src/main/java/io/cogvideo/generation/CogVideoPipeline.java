@@ -314,7 +314,25 @@ public final class CogVideoPipeline {
             timings.put(GenerationStage.SUPER_RESOLUTION, Duration.ofNanos(System.nanoTime() - t0));
             LOG.info("Super-resolution done: {} frames of {} tokens", lifted.size(), lifted.get(0).length);
         }
-        return new Video(parents, r.frameRate(), seed, timings, plan.prompt(), decoder);
+        List<List<java.awt.image.BufferedImage>> images = null;
+        if (decoder != null) {
+            long t0 = System.nanoTime();
+            int frames = parents[0].length;
+            control.begin(GenerationStage.DECODING, 1, samples * frames);
+            control.partial = new Video(parents, r.frameRate(), seed, timings, plan.prompt(), decoder);
+            SuperResolution.BatchObserver obs = control.frameObserver(samples * frames);
+            images = new ArrayList<>();
+            for (int s = 0; s < samples; s++) {
+                List<java.awt.image.BufferedImage> row = new ArrayList<>();
+                for (int f = 0; f < frames; f++) {
+                    row.add(decoder.decode(parents[s][f]));
+                    obs.afterBatch(s * frames + f + 1);
+                }
+                images.add(row);
+            }
+            timings.put(GenerationStage.DECODING, Duration.ofNanos(System.nanoTime() - t0));
+        }
+        return new Video(parents, r.frameRate(), seed, timings, plan.prompt(), decoder, images);
     }
 
     private TokenSampler sampler(double temperature, int topK, double temperature2, int vocab) {

@@ -74,7 +74,7 @@ class CliErrorsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"generate", "logits", "info", "bench"})
+    @ValueSource(strings = {"generate", "logits", "info", "bench", "tokenize"})
     void helpOfEveryCommand(String command) {
         Result r = run(command, "--help");
         assertThat(r.code()).isZero();

@@ -29,6 +29,7 @@ import java.util.TreeMap;
 public final class HierarchicalVqVae implements AutoCloseable {
     private final Backend backend;
     private final VqVaeConfig config;
+    private static final int MAX_DECODERS = 8;
     private final VqEncoder encoder;
     private final Conv[] downSamplers;
     private final Conv proj;
@@ -97,8 +98,11 @@ public final class HierarchicalVqVae implements AutoCloseable {
         }
 
         Map<Integer, VqDecoder> decoders = new TreeMap<>();
-        int ndec = w.count("decs");
-        for (int i = 0; i < ndec; i++) {
+        // decoders are numbered by level; a decode-only checkpoint may keep only some (e.g. decs.1 for rate 8)
+        for (int i = 0; i < MAX_DECODERS; i++) {
+            if (!w.hasModule("decs." + i)) {
+                continue;
+            }
             VqDecoder dec = new VqDecoder(w, "decs." + i);
             if (dec.zChannels != d) {
                 throw w.error("decoder 'decs." + i + "' takes " + dec.zChannels + " channels but codebook vectors have "
@@ -112,7 +116,7 @@ public final class HierarchicalVqVae implements AutoCloseable {
             }
         }
         if (decoders.isEmpty()) {
-            throw w.error("no decoder ('decs.0.*') in the state dict");
+            throw w.error("no decoder ('decs.<level>.*') in the state dict");
         }
         VqVaeConfig config = new VqVaeConfig(rgb, enc == null ? 0 : w.shape("enc.conv_in.weight")[0],
                 enc == null ? d : enc.zChannels, d, k, enc == null ? 0 : enc.stride, nd, encodeRates,

@@ -121,6 +121,12 @@ public abstract class PipelineKit {
         }
         assertThat(v.timings()).doesNotContainKey(GenerationStage.FIRST_FRAME)
                 .containsKeys(GenerationStage.INTERPOLATION_3);
+        // frame rate 4 from the same key frames and seed: 17 frames, the same tokens as every other frame of rate 8
+        Video four = generator.generate(small().frameRate(4).seed(5).samples(2).givenFrames(given).build());
+        assertThat(four.frameCount()).isEqualTo(17);
+        for (int f = 0; f < 17; f++) {
+            assertThat(four.frameTokens(1, f)).containsExactly(v.frameTokens(1, 2 * f));
+        }
     }
 
     @Test

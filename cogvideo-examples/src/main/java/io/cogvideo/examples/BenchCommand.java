@@ -39,6 +39,16 @@ final class BenchCommand implements Callable<Integer> {
     @Mixin
     CogVideoCli.Common common;
 
+    @Option(names = "--what", defaultValue = "transformer", description = "transformer (default), dsr "
+            + "(super-resolution forward per frame), or tokenizers (text encode throughput, VQ-VAE decode per frame).")
+    String what;
+
+    @Option(names = "--text-tokenizer", paramLabel = "FILE", description = "For --what tokenizers (default: demo).")
+    Path textTokenizer;
+
+    @Option(names = "--image-tokenizer", paramLabel = "FILE", description = "For --what tokenizers (default: demo).")
+    Path imageTokenizer;
+
     @Option(names = "--size", defaultValue = "small", description = "tiny (2/64/4), small (8/512/8), real (48/3072/48), "
             + "or custom with --layers/--hidden/--heads. Default: ${DEFAULT-VALUE}.")
     String size;
@@ -86,6 +96,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (what.equals("tokenizers")) {
+            return tokenizers();
+        }
+        if (!what.equals("transformer") && !what.equals("dsr")) {
+            throw new CogVideoException("--what must be transformer, dsr or tokenizers, got '" + what + "'");
+        }
         int l;
         int h;
         int nh;
@@ -124,6 +140,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (heads != null) {
             nh = heads;
+        }
+        if (what.equals("dsr")) {
+            return dsr(l, h, nh);
         }
         CogVideoConfig c = new CogVideoConfig(l, h, nh, vocab, 1024, 2000, 64, 400, 5, -1, 1,
                 Math.min(20000, vocab), 1e-5f);
@@ -198,6 +217,83 @@ final class BenchCommand implements Callable<Integer> {
                     batch, med, p90, batch * 1000.0 / med, refStep == null || batch != 1 ? ""
                             : String.format(Locale.ROOT, " (reference %.1f ms: %.2fx faster)", refStep, refStep / med));
         }
+    }
+
+    private int dsr(int l, int h, int nh) {
+        io.cogvideo.model.DsrConfig c = new io.cogvideo.model.DsrConfig(l, h, nh, vocab, 1024, 3600, 96, 400, 3600, 5, 5,
+                Math.min(20000, vocab), 1e-5f);
+        long params = (long) vocab * h + 1024L * h + 3600L * h + l * (16L * h * h + 13L * h) + 2L * h;
+        System.out.printf(Locale.ROOT, "DSR model: %d layers, hidden %d, %d heads: %,d parameters (%.2f GB in fp16)%n",
+                l, h, nh, params, params * 2 / 1e9);
+        long real = 150010L * 3072 + 1024L * 3072 + 3600L * 3072 + 48 * (16L * 3072 * 3072 + 13L * 3072) + 2L * 3072;
+        System.out.printf(Locale.ROOT, "real-size DSR (48/3072/48): %,d parameters, %.1f GB of fp16 weights; "
+                + "activations per frame in one pass: about %.2f GB fp32%n", real, real * 2 / 1e9,
+                4096.0 * 3072 * 4 * 8 / 1e9);
+        try (Backend b = Backends.select(backend).create(new BackendOptions(threads, null))) {
+            io.cogvideo.model.DsrModel m = io.cogvideo.model.DsrModel.of(c, new RandomWeights(7), b);
+            int n = c.sequenceLength();
+            int[] ids = new int[n];
+            SplittableRandom rnd = new SplittableRandom(3);
+            int pad = 80;
+            for (int i = 0; i < n; i++) {
+                ids[i] = i < pad ? 0 : i < 96 ? 20000 + rnd.nextInt(vocab - 20000) : rnd.nextInt(c.imageVocabSize());
+            }
+            double[] t = new double[prefillRuns];
+            for (int r = 0; r < prefillRuns; r++) {
+                long a = System.nanoTime();
+                try (Tensor hid = m.forward(new int[][] {ids}, c.positions(pad), pad);
+                        Tensor lg = m.logits(hid, 496, 3600)) {
+                    b.toFloats(lg);
+                }
+                t[r] = (System.nanoTime() - a) / 1e9;
+            }
+            System.out.printf(Locale.ROOT, "DSR forward + logits of one frame (4096 tokens): median %.2f s over %d runs "
+                    + "(sampling excluded)%n", median(t), prefillRuns);
+            System.out.printf(Locale.ROOT, "peak: process RSS %s%n", peakRss());
+        }
+        return 0;
+    }
+
+    private int tokenizers() {
+        DemoAssets demo = textTokenizer == null || imageTokenizer == null ? DemoAssets.install() : null;
+        Path tm = textTokenizer != null ? textTokenizer : demo.textTokenizer();
+        io.cogvideo.tokenizer.IceTokenizer tok = io.cogvideo.tokenizer.IceTokenizer.load(tm,
+                textTokenizer != null ? 20000 : 512, io.cogvideo.tokenizer.IceTokenizer.COGVIDEO_SPECIALS);
+        String[] prompts = {"一只狮子在草原上奔跑", "A man is skiing down a snowy mountain.", "4.0秒", "一个男人在滑雪 视频",
+            "海浪拍打着岩石，夕阳西下，天空被染成了橙色和紫色。"};
+        long chars = 0;
+        for (int w = 0; w < 2000; w++) {
+            tok.encode(prompts[w % prompts.length]);
+        }
+        int n = 20000;
+        long a = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            String p = prompts[i % prompts.length];
+            chars += p.length();
+            tok.encode(p);
+        }
+        double s = (System.nanoTime() - a) / 1e9;
+        System.out.printf(Locale.ROOT, "text encode (%s): %.0f prompts/s, %.2f M chars/s%n", tm.getFileName(), n / s,
+                chars / s / 1e6);
+        Path im = imageTokenizer != null ? imageTokenizer : demo.imageTokenizer();
+        try (Backend b = Backends.select(backend).create(new BackendOptions(threads, null))) {
+            io.cogvideo.tokenizer.image.ImageTokenizer it = io.cogvideo.tokenizer.image.ImageTokenizer.load(im, b);
+            int[] grid = new int[400];
+            SplittableRandom rnd = new SplittableRandom(5);
+            for (int i = 0; i < grid.length; i++) {
+                grid[i] = rnd.nextInt(it.codebookSize());
+            }
+            it.decode(grid, 8);
+            double[] t = new double[Math.max(3, prefillRuns)];
+            for (int r = 0; r < t.length; r++) {
+                long x = System.nanoTime();
+                it.decode(grid, 8);
+                t[r] = (System.nanoTime() - x) / 1e6;
+            }
+            System.out.printf(Locale.ROOT, "VQ-VAE decode 20x20 -> 160x160 (%s, codebook %d): median %.1f ms per frame "
+                    + "over %d runs%n", im.getFileName(), it.codebookSize(), median(t), t.length);
+        }
+        return 0;
     }
 
     static double median(double[] v) {

@@ -60,6 +60,13 @@ final class GenerateCommand implements Callable<Integer> {
             + "(default: the stage-1 folder).")
     Path stage2Checkpoint;
 
+    @Option(names = "--sr-checkpoint", paramLabel = "DIR", description = "CogView2's direct super-resolution "
+            + "checkpoint folder (cogview2-dsr): frames are lifted to 480x480.")
+    Path srCheckpoint;
+
+    @Option(names = "--no-super-resolution", description = "Keep 160x160 frames even with --sr-checkpoint.")
+    boolean noSuperResolution;
+
     @Option(names = "--text-tokenizer", paramLabel = "FILE", description = "icetk's ice_text.model.")
     Path textTokenizer;
 
@@ -99,7 +106,7 @@ final class GenerateCommand implements Callable<Integer> {
         Cancellation cancel = new Cancellation();
         GenerationRequest.Builder rb = GenerationRequest.builder().prompt(prompt).frameRate(frameRate).samples(samples)
                 .guidance(!noGuidance).guidanceAlpha(guidanceAlpha).topKClusters(topK).temperature(temperature)
-                .maxBatchSize(maxBatch).cancellation(cancel)
+                .maxBatchSize(maxBatch).cancellation(cancel).superResolution(!noSuperResolution)
                 .listener(new ConsoleProgress(System.err, System.console() != null));
         if (seed != null) {
             rb.seed(seed);
@@ -126,6 +133,12 @@ final class GenerateCommand implements Callable<Integer> {
             gb.textTokenizer(textTokenizer);
             if (imageTokenizer != null) {
                 gb.imageTokenizer(imageTokenizer);
+            }
+            if (srCheckpoint != null) {
+                if (!Files.isDirectory(srCheckpoint)) {
+                    throw new CogVideoException("super-resolution checkpoint folder " + srCheckpoint + " does not exist");
+                }
+                gb.superResolutionModelDir(srCheckpoint);
             }
         }
         CountDownLatch finished = new CountDownLatch(1);

@@ -38,14 +38,22 @@ public final class GoldenSet {
     }
 
     private static Path locateDefault(String relative) {
+        // the copies in test resources first; large sets (the VQ-VAE checkpoint) are read from ../shared/golden
         for (String base : new String[] {"src/test/resources/golden", "../cogvideo-api/src/test/resources/golden",
-            "cogvideo-api/src/test/resources/golden"}) {
+            "cogvideo-api/src/test/resources/golden", "../../shared/golden", "../shared/golden"}) {
             Path d = Paths.get(base).resolve(relative);
             if (Files.isDirectory(d)) {
                 return d;
             }
         }
         return Paths.get("src/test/resources/golden").resolve(relative);
+    }
+
+    /** Whether the set named by {@code property} (or its default) is present. */
+    public static boolean available(String property, String defaultRelative) {
+        String p = System.getProperty(property);
+        Path dir = p != null && !p.isBlank() ? Paths.get(p) : locateDefault(defaultRelative);
+        return Files.isDirectory(dir);
     }
 
     public Path dir() {

@@ -105,7 +105,8 @@ CV_HD int cv_query_position(const CvMask& m, int q) {
 // Reference visibility, a transcription of AttentionMask.visible(q, k).
 CV_HD bool cv_visible(const CvMask& m, int q, int k) {
     if (k < m.textLength) {
-        return k >= m.textPadding;
+        // pad keys are hidden from every query but the pad queries themselves (CogView2's convention)
+        return k >= m.textPadding || (m.queriesIncludeText && q < m.textPadding);
     }
     if (m.queriesIncludeText && q < m.textLength) {
         return false;
@@ -130,11 +131,13 @@ struct CvRowInfo {
     int pos;    // frame-space position (frame rows / keys)
     int frame;  // pos / frameLength
     int win;    // window id (WINDOW scope only)
+    int pad;    // 1: a pad query row (sees the pad keys too)
 };
 
 CV_HD CvRowInfo cv_query_info(const CvMask& m, int q) {
     CvRowInfo r;
     r.text = (m.queriesIncludeText && q < m.textLength) ? 1 : 0;
+    r.pad = (m.queriesIncludeText && q < m.textPadding) ? 1 : 0;
     r.pos = r.text ? 0 : cv_query_position(m, q);
     r.frame = r.pos / m.frameLength;
     r.win = m.scope == CV_SCOPE_WINDOW && !r.text ? cv_window_id(m, r.pos) : 0;
@@ -144,6 +147,7 @@ CV_HD CvRowInfo cv_query_info(const CvMask& m, int q) {
 CV_HD CvRowInfo cv_key_info(const CvMask& m, int k) {
     CvRowInfo r;
     r.text = k < m.textLength ? 1 : 0;
+    r.pad = 0;
     r.pos = r.text ? 0 : m.keyFrameStart + (k - m.textLength);
     r.frame = r.pos / m.frameLength;
     r.win = m.scope == CV_SCOPE_WINDOW && !r.text ? cv_window_id(m, r.pos) : 0;
@@ -153,7 +157,7 @@ CV_HD CvRowInfo cv_key_info(const CvMask& m, int k) {
 // Same answer as cv_visible(m, q, k) for qi = cv_query_info(m, q), ki = cv_key_info(m, k).
 CV_HD bool cv_visible_info(const CvMask& m, const CvRowInfo& qi, const CvRowInfo& ki, int k) {
     if (ki.text) {
-        return k >= m.textPadding;
+        return k >= m.textPadding || qi.pad;
     }
     if (qi.text) {
         return false;
@@ -185,7 +189,7 @@ CV_HD int cv_max(int a, int b) { return a > b ? a : b; }
 CV_HD CvKeyRanges cv_key_ranges(const CvMask& m, int q0, int q1, int keyLength) {
     CvKeyRanges r;
     int text = cv_min(m.textLength, keyLength);
-    r.a0 = cv_min(m.textPadding, text);
+    r.a0 = (m.queriesIncludeText && q0 < m.textPadding) ? 0 : cv_min(m.textPadding, text);
     r.a1 = text;
     r.b0 = text;
     r.b1 = text;

@@ -2,6 +2,7 @@ package io.cogvideo.backend.cuda;
 
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.model.CogVideoModel;
+import io.cogvideo.model.Block;
 import io.cogvideo.model.CogVideoWeights;
 import io.cogvideo.model.InferenceState;
 import io.cogvideo.model.SequenceOptions;
@@ -178,7 +179,7 @@ public final class CudaBench {
         Tensor head = b.slice(word, 0, 0, c.imageVocabSize());
         List<CogVideoWeights.Layer> layers = new ArrayList<>();
         for (int i = 0; i < c.numLayers(); i++) {
-            layers.add(new CogVideoWeights.Layer(
+            layers.add(new CogVideoWeights.Layer(new Block(
                     vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f),
                     mat(b, 3 * h, h, s), vec(b, 3 * h, -0.02f, 0.02f),
                     mat(b, h, h, s), vec(b, h, -0.02f, 0.02f),
@@ -186,7 +187,7 @@ public final class CudaBench {
                     vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f),
                     mat(b, 4 * h, h, s), vec(b, 4 * h, -0.02f, 0.02f),
                     mat(b, h, 4 * h, s4), vec(b, h, -0.02f, 0.02f),
-                    vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f),
+                    vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f)),
                     mat(b, 3 * h, h, s), vec(b, 3 * h, -0.02f, 0.02f),
                     mat(b, h, h, s), vec(b, h, -0.02f, 0.02f),
                     vec(b, h, -1f, 1f)));

@@ -288,6 +288,69 @@ public abstract class TransformerParityKit {
         }
     }
 
+    /** A batch of different sequences gives, row by row, the logits of each sequence run alone (both stages). */
+    @Test
+    void batchedRowsMatchSingleRows() {
+        JsonNode c = golden.manifest().get("cases").get("s1_prefill");
+        org.junit.jupiter.api.Assumptions.assumeTrue(c != null, "no s1_prefill case in this golden set");
+        int[] ids = golden.npy(c.get("files").get("input_ids").asText()).ints();
+        int textLen = c.get("text_len").asInt();
+        int fl = model.config().frameLength();
+        int vocab = model.config().imageVocabSize();
+        int imageTokens = model.config().imageVocabSize();
+        for (int stage = 1; stage <= 2; stage++) {
+            int given = stage == 1 ? 1 : 3;
+            int start = textLen + given * fl;
+            int steps = 24;
+            int batch = 3;
+            int[][] rows = new int[batch][start + steps];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(stage);
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < rows[b].length; i++) {
+                    boolean frameSlotStart = i >= textLen && (i - textLen) % fl == 0;
+                    rows[b][i] = i < textLen ? ids[i] : frameSlotStart ? startOfImage : r.nextInt(imageTokens);
+                }
+            }
+            int[] pos = new int[start + steps];
+            for (int i = 0; i < pos.length; i++) {
+                pos[i] = io.cogvideo.generation.SequenceLayout.position(stage, textLen, fl, i);
+            }
+            SequenceOptions opts = stage == 1 ? SequenceOptions.stage1(1.4f, true) : SequenceOptions.stage2(10, 1.4f);
+            float[][][] single = new float[batch][steps + 1][];
+            for (int b = 0; b < batch; b++) {
+                try (InferenceState s = model.newState(1, textLen, opts)) {
+                    single[b][0] = backend.toFloats(model.prefill(s, new int[][] {slice(rows[b], 0, start)},
+                            slice(pos, 0, start), new int[] {start - 1}));
+                    for (int t = 0; t < steps; t++) {
+                        single[b][t + 1] = backend.toFloats(model.step(s, new int[] {rows[b][start + t]}, pos[start + t]));
+                    }
+                }
+            }
+            try (InferenceState s = model.newState(batch, textLen, opts)) {
+                int[][] prefix = new int[batch][];
+                for (int b = 0; b < batch; b++) {
+                    prefix[b] = slice(rows[b], 0, start);
+                }
+                float[] l = backend.toFloats(model.prefill(s, prefix, slice(pos, 0, start), new int[] {start - 1}));
+                double worst = 0;
+                for (int b = 0; b < batch; b++) {
+                    worst = Math.max(worst, maxDiff(l, b * vocab, single[b][0], 0, vocab));
+                }
+                for (int t = 0; t < steps; t++) {
+                    int[] tok = new int[batch];
+                    for (int b = 0; b < batch; b++) {
+                        tok[b] = rows[b][start + t];
+                    }
+                    l = backend.toFloats(model.step(s, tok, pos[start + t]));
+                    for (int b = 0; b < batch; b++) {
+                        worst = Math.max(worst, maxDiff(l, b * vocab, single[b][t + 1], 0, vocab));
+                    }
+                }
+                assertThat(worst).as("stage " + stage + ": batched vs single rows").isLessThanOrEqualTo(1e-4);
+            }
+        }
+    }
+
     private static double maxDiff(float[] a, int ao, float[] b, int bo, int n) {
         double w = 0;
         for (int i = 0; i < n; i++) {

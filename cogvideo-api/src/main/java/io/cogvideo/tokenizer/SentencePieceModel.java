@@ -27,7 +27,6 @@ import java.util.PriorityQueue;
  * Immutable and thread-safe.
  */
 public final class SentencePieceModel {
-    private static final byte[] SPACE = Normalizer.SPACE_SYMBOL;
 
     private final String[] pieces;
     private final float[] scores;
@@ -510,7 +509,4 @@ public final class SentencePieceModel {
             return new String(b, StandardCharsets.UTF_8);
         }
     }
-
-    @SuppressWarnings("unused")
-    private static final byte[] UNUSED_SPACE = SPACE;
 }

@@ -7,18 +7,6 @@ final class JavaKernels {
     private JavaKernels() {
     }
 
-    /** {@code y[r, o] = x[r, :] · w[o, :] + b[o]}; w is [out, in]. */
-    static float[] linear(float[] x, int rows, int in, float[] w, int out, float[] b) {
-        float[] y = new float[rows * out];
-        for (int r = 0; r < rows; r++) {
-            int xo = r * in;
-            for (int o = 0; o < out; o++) {
-                y[r * out + o] = dot(x, xo, w, o * in, in) + (b == null ? 0f : b[o]);
-            }
-        }
-        return y;
-    }
-
     /**
      * {@code y[r, :] = x[r, :] · wt + b} with the weight stored transposed ({@code wt} is [in, out], row-major): the
      * inner loop is an axpy over contiguous outputs, which the JIT vectorises, and the weight is read once for all

@@ -1,63 +1,95 @@
 package io.cogvideo.backend.cpu;
 
 import io.cogvideo.spi.AttentionMask;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import java.util.List;
 
 /**
- * Attention on the CPU: per batch row and head, {@code softmax(q kᵀ / sqrt(d) + bias) v} with GEMMs, where the
- * additive bias (0, {@code -inf} for invisible pairs, {@code + textBoost} on text keys) is evaluated from the
- * structured {@link AttentionMask} once per call and shared by all heads.
+ * Attention over many query rows (the uncached pass) on heap arrays: per batch row, head and block of query rows
+ * (the text, or one frame), {@code softmax(q kᵀ / sqrt(d) + bias) v} with two OpenBLAS GEMMs over only the keys the
+ * block can see (the text and one contiguous run of frame keys, from the structured {@link AttentionMask}), and the
+ * masked softmax in Java between them. No ND4J arrays, no off-heap allocation.
  */
 final class CpuAttention {
     private CpuAttention() {
     }
 
-    static INDArray attention(INDArray q, INDArray k, INDArray v, int keyLength, AttentionMask mask) {
-        int batch = (int) q.size(0);
-        int nq = (int) q.size(1);
-        int width = (int) q.size(2);
+    /**
+     * @param q [batch, nq, width]; k, v [batch, kRows, width] of which the first {@code nk} rows are keys
+     * @return [batch, nq, width]
+     */
+    static float[] attention(float[] q, float[] k, float[] v, int batch, int nq, int kRows, int nk, int width,
+            AttentionMask mask, CpuThreads threads) {
         int heads = mask.heads();
         int d = width / heads;
         float scale = (float) (1.0 / Math.sqrt(d));
-        java.util.List<Block> blocks = blocksFor(nq, keyLength, mask);
-        INDArray out = Nd4j.create(DataType.FLOAT, batch, nq, width);
+        List<Block> blocks = blocksFor(nq, nk, mask);
+        float[] out = new float[batch * nq * width];
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < heads; h++) {
-                var cols = NDArrayIndex.interval(h * d, (h + 1) * d);
+                int col = h * d;
+                int kBase = b * kRows * width + col;
                 for (Block blk : blocks) {
-                    var rows = NDArrayIndex.interval(blk.q0, blk.q1);
-                    INDArray qh = q.get(NDArrayIndex.point(b), rows, cols);
-                    INDArray kh = keys(k, b, cols, blk);
-                    INDArray vh = keys(v, b, cols, blk);
-                    INDArray s = qh.mmul(kh.transpose()).muli(scale).addi(blk.bias); // [rows, keys]
-                    INDArray max = s.max(true, 1);
-                    s.subiColumnVector(max);
-                    Transforms.exp(s, false);
-                    INDArray sum = s.sum(true, 1);
-                    s.diviColumnVector(sum);
-                    out.get(NDArrayIndex.point(b), rows, cols).assign(s.mmul(vh)); // [rows, d]
+                    int rows = blk.q1 - blk.q0;
+                    int frames = blk.hi - blk.lo;
+                    int cols = blk.text + frames;
+                    if (cols == 0) {
+                        continue;
+                    }
+                    float[] qh = new float[rows * d];
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(q, (b * nq + blk.q0 + r) * width + col, qh, r * d, d);
+                    }
+                    float[] kh = new float[cols * d];
+                    float[] vh = new float[cols * d];
+                    for (int c = 0; c < cols; c++) {
+                        int row = c < blk.text ? c : blk.lo + (c - blk.text);
+                        System.arraycopy(k, kBase + row * width, kh, c * d, d);
+                        System.arraycopy(v, kBase + row * width, vh, c * d, d);
+                    }
+                    float[] s = new float[rows * cols];
+                    Blas.sgemm(rows, cols, d, scale, qh, kh, true, 0f, s); // [rows, cols] = q kᵀ / sqrt(d)
+                    softmaxRows(s, rows, cols, blk.bias, threads);
+                    float[] o = new float[rows * d];
+                    Blas.sgemm(rows, d, cols, 1f, s, vh, false, 0f, o); // [rows, d]
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(o, r * d, out, (b * nq + blk.q0 + r) * width + col, d);
+                    }
                 }
             }
         }
         return out;
     }
 
-    /** The key rows a block attends to: text rows {@code [0, text)} and frame rows {@code [lo, hi)}. */
-    private static INDArray keys(INDArray k, int b, org.nd4j.linalg.indexing.INDArrayIndex cols, Block blk) {
-        if (blk.lo == blk.text) {
-            return k.get(NDArrayIndex.point(b), NDArrayIndex.interval(0, blk.hi), cols);
-        }
-        INDArray text = k.get(NDArrayIndex.point(b), NDArrayIndex.interval(0, blk.text), cols);
-        if (blk.hi == blk.lo) {
-            return text;
-        }
-        INDArray frames = k.get(NDArrayIndex.point(b), NDArrayIndex.interval(blk.lo, blk.hi), cols);
-        return blk.text == 0 ? frames : Nd4j.concat(0, text.dup('c'), frames.dup('c'));
+    /** In place: {@code s[r, :] = softmax(s[r, :] + bias[r, :])}; a row with no visible key becomes zeros. */
+    static void softmaxRows(float[] s, int rows, int cols, float[] bias, CpuThreads threads) {
+        int parts = (long) rows * cols >= (1 << 15) ? Math.min(rows, threads.count() * 4) : 1;
+        threads.forRange(0, parts, part -> {
+            int r0 = (int) ((long) rows * part / parts);
+            int r1 = (int) ((long) rows * (part + 1) / parts);
+            for (int r = r0; r < r1; r++) {
+                int o = r * cols;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int c = 0; c < cols; c++) {
+                    float x = s[o + c] + bias[o + c];
+                    s[o + c] = x;
+                    max = Math.max(max, x);
+                }
+                if (max == Float.NEGATIVE_INFINITY) {
+                    java.util.Arrays.fill(s, o, o + cols, 0f);
+                    continue;
+                }
+                float sum = 0;
+                for (int c = 0; c < cols; c++) {
+                    float e = (float) Math.exp(s[o + c] - max);
+                    s[o + c] = e;
+                    sum += e;
+                }
+                float inv = 1f / sum;
+                for (int c = 0; c < cols; c++) {
+                    s[o + c] *= inv;
+                }
+            }
+        });
     }
 
     /**
@@ -65,7 +97,7 @@ final class CpuAttention {
      * text, then one contiguous run of frame keys. The spatial channel then costs (text + one frame) per query rather
      * than the whole sequence, the causal temporal channel only what precedes the block.
      */
-    private record Block(int q0, int q1, int text, int lo, int hi, INDArray bias) {
+    private record Block(int q0, int q1, int text, int lo, int hi, float[] bias) {
     }
 
     private record BiasKey(int nq, int nk, AttentionMask mask) {
@@ -135,8 +167,7 @@ final class CpuAttention {
                     bias[row + text + kj - lo] = mask.visible(qi, kj) ? 0f : Float.NEGATIVE_INFINITY;
                 }
             }
-            blocks.add(new Block(r[0], r[1], text, lo, hi,
-                    Nd4j.createFromArray(bias).reshape('c', new long[] {r[1] - r[0], cols})));
+            blocks.add(new Block(r[0], r[1], text, lo, hi, bias));
         }
         return List.copyOf(blocks);
     }

@@ -14,9 +14,12 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * {@link Backend} on the CPU: ND4J (OpenBLAS) runs the large GEMMs; element-wise operations, small matrix-vector
- * products and cached-step attention run as plain Java loops on heap arrays, avoiding a native call per small
- * operation. Weights and activations are float32.
+ * {@link Backend} on the CPU. OpenBLAS (the build ND4J ships) runs the GEMMs of the uncached pass and of attention
+ * over many queries, directly on heap arrays; matrix-vector products of cached steps, element-wise operations and
+ * few-query attention run as Java kernels the JIT vectorises, on a pool of {@code threads} workers. Activations are
+ * float32; 2-D weights are stored as float16 when the checkpoint holds float16 (or when asked), half the memory, and
+ * widened to float32 inside the kernels (float32 arithmetic throughout). ND4J itself still runs the image
+ * tokenizer's operations.
  *
  * <p>Thread-safe: weights are read-only, activations belong to one request.
  */
@@ -25,9 +28,6 @@ final class CpuBackend implements Backend {
     static final long JAVA_GEMM_MACS = 1L << 16;
     /** Up to this many rows a linear layer is a Java matrix-vector product (weights read once, all rows). */
     static final int JAVA_GEMV_ROWS = 16;
-    /** Weights up to this many elements keep a heap copy for the Java kernels. */
-    static final long HEAP_WEIGHT_LIMIT = 1L << 22;
-    private static final int CONVERT_CHUNK = 1 << 22;
 
     private final BackendOptions options;
     private final CpuThreads threads;
@@ -36,9 +36,9 @@ final class CpuBackend implements Backend {
         this.options = options;
         Nd4jQuiet.init(options.threads());
         this.threads = new CpuThreads(Nd4jQuiet.threads());
-        if (options.weightDtype() != null && options.weightDtype() != DType.FLOAT32) {
-            throw new CogVideoException("the cpu backend stores weights as FLOAT32 only; requested "
-                    + options.weightDtype());
+        if (options.weightDtype() == DType.BFLOAT16) {
+            throw new CogVideoException("the cpu backend stores weights as FLOAT32 or FLOAT16 (or null: float16 "
+                    + "where the checkpoint has float16); BFLOAT16 is not supported on the cpu");
         }
     }
 
@@ -49,7 +49,11 @@ final class CpuBackend implements Backend {
 
     @Override
     public String description() {
-        return "cpu (ND4J/OpenBLAS + Java kernels, float32, " + Nd4jQuiet.threads() + " threads)";
+        String w = options.weightDtype() == null ? "weights as in the checkpoint (float16 or float32)"
+                : "weights " + options.weightDtype().name().toLowerCase(java.util.Locale.ROOT);
+        return "cpu (OpenBLAS + Java kernels, " + w + ", float16 kernels "
+                + (Fp16.VECTORIZED ? "vectorised" : "scalar (Java 17; run on Java 21+ for the vectorised ones)")
+                + ", " + Nd4jQuiet.threads() + " threads)";
     }
 
     static CpuTensor t(Tensor t) {
@@ -74,29 +78,43 @@ final class CpuBackend implements Backend {
         return heap(values.clone(), shape.clone());
     }
 
+    /**
+     * Stores a weight: 2-D tensors as float16 when the options ask for FLOAT16, or (no preference) when the checkpoint
+     * holds float16; everything else as float32.
+     */
     @Override
     public Tensor upload(TensorData data) {
-        long n = data.numel();
         int[] shape = data.shape();
-        if (n <= HEAP_WEIGHT_LIMIT) {
+        DType want = options.weightDtype();
+        boolean half = shape.length == 2 && data.dtype().isFloatingPoint()
+                && (want == DType.FLOAT16 || (want == null && data.dtype() == DType.FLOAT16));
+        if (!half) {
             return heap(data.toFloatArray(), shape);
         }
-        long[] s = new long[shape.length];
-        for (int i = 0; i < s.length; i++) {
-            s[i] = shape[i];
+        long n = data.numel();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new CogVideoException("tensor '" + data.name() + "' has " + n + " elements, too many for one array");
         }
-        INDArray out = Nd4j.create(DataType.FLOAT, s, 'c');
-        INDArray flat = out.reshape('c', new long[] {n});
-        float[] chunk = new float[(int) Math.min(n, CONVERT_CHUNK)];
-        for (long off = 0; off < n; off += CONVERT_CHUNK) {
-            int len = (int) Math.min(CONVERT_CHUNK, n - off);
-            if (len != chunk.length) {
-                chunk = new float[len];
+        short[] values = new short[(int) n];
+        if (data.dtype() == DType.FLOAT16) {
+            data.data().asShortBuffer().get(values);
+        } else {
+            float[] chunk = new float[(int) Math.min(n, 1 << 20)];
+            for (long off = 0; off < n; off += chunk.length) {
+                int len = (int) Math.min(chunk.length, n - off);
+                data.copyToFloats(off, chunk, 0, len);
+                for (int i = 0; i < len; i++) {
+                    float f = chunk[i];
+                    if (Math.abs(f) > 65504f) {
+                        throw new CogVideoException("tensor '" + data.name() + "' holds " + f + " at element "
+                                + (off + i) + ", outside the float16 range [-65504, 65504]; load it with FLOAT32 "
+                                + "weights");
+                    }
+                    values[(int) off + i] = io.cogvideo.spi.Half.fromFloat(f);
+                }
             }
-            data.copyToFloats(off, chunk, 0, len);
-            flat.get(NDArrayIndex.interval(off, off + len)).assign(Nd4j.createFromArray(chunk));
         }
-        return new CpuTensor(out);
+        return new CpuTensor(shape.clone(), values, false);
     }
 
     @Override
@@ -124,15 +142,17 @@ final class CpuBackend implements Backend {
                 throw new CogVideoException("row " + r + " outside [0, " + vocab + ")");
             }
         }
-        float[] out;
-        if (tab.hasHeap() || (long) vocab * h <= HEAP_WEIGHT_LIMIT) {
+        float[] out = new float[rows.length * h];
+        if (tab.isHalf()) {
+            short[] src = tab.half();
+            for (int i = 0; i < rows.length; i++) {
+                Fp16.toFloats(src, rows[i] * h, out, i * h, h);
+            }
+        } else {
             float[] src = tab.heap();
-            out = new float[rows.length * h];
             for (int i = 0; i < rows.length; i++) {
                 System.arraycopy(src, rows[i] * h, out, i * h, h);
             }
-        } else {
-            out = Nd4j.pullRows(tab.nd(), 1, rows).dup('c').data().asFloat();
         }
         return heap(out, batch, rows.length / batch, h);
     }
@@ -151,40 +171,49 @@ final class CpuBackend implements Backend {
         int[] shape = a.shape.clone();
         shape[shape.length - 1] = out;
         long macs = (long) rows * in * out;
+        float[] b = bias == null ? null : t(bias).heap();
         if (macs <= JAVA_GEMM_MACS || rows <= JAVA_GEMV_ROWS) {
             // cached steps: a matrix-vector product bound by reading the weight once
-            float[] y = JavaKernels.linearT(a.heap(), rows, in, w.heapT(), out, bias == null ? null : t(bias).heap(),
-                    threads);
-            return heap(y, shape);
+            Object wt = w.isHalf() ? w.halfT() : w.heapT();
+            return heap(JavaKernels.linearT(a.heap(), rows, in, wt, out, b, threads), shape);
         }
-        INDArray x2 = a.nd().reshape('c', new long[] {rows, in});
-        INDArray y = x2.mmul(w.ndT());
-        if (bias != null) {
-            y.addiRowVector(t(bias).nd());
+        // the uncached pass: one GEMM; a float16 weight is widened into a scratch copy for the call only
+        float[] wt;
+        if (w.isHalf()) {
+            short[] h = w.halfT();
+            wt = new float[h.length];
+            int n = h.length;
+            int parts = threads.count() * 4;
+            threads.forRange(0, parts, p -> {
+                int from = (int) ((long) n * p / parts);
+                int to = (int) ((long) n * (p + 1) / parts);
+                Fp16.toFloats(h, from, wt, from, to - from);
+            });
+        } else {
+            wt = w.heapT();
         }
-        return new CpuTensor(y.reshape('c', toLong(shape)));
-    }
-
-    private static long[] toLong(int[] s) {
-        long[] l = new long[s.length];
-        for (int i = 0; i < s.length; i++) {
-            l[i] = s[i];
+        float[] y = new float[rows * out];
+        if (b != null) {
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(b, 0, y, r * out, out);
+            }
         }
-        return l;
+        Blas.sgemm(rows, out, in, 1f, a.heap(), wt, false, b == null ? 0f : 1f, y);
+        return heap(y, shape);
     }
 
     @Override
     public Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         CpuTensor a = t(x);
         int h = a.shape[a.shape.length - 1];
-        float[] y = JavaKernels.layerNorm(a.heap(), h, t(gamma).heap(), t(beta).heap(), eps);
+        float[] y = JavaKernels.layerNorm(a.heap(), h, t(gamma).heap(), t(beta).heap(), eps, threads);
         return heap(y, a.shape.clone());
     }
 
     @Override
     public Tensor gelu(Tensor x) {
         CpuTensor a = t(x);
-        return heap(JavaKernels.gelu(a.heap()), a.shape.clone());
+        return heap(JavaKernels.gelu(a.heap(), threads), a.shape.clone());
     }
 
     @Override
@@ -232,6 +261,12 @@ final class CpuBackend implements Backend {
         if (start < 0 || length < 0 || start + length > shape[ax]) {
             throw new CogVideoException("slice [" + start + ", " + (start + length) + ") outside axis " + ax
                     + " of " + Arrays.toString(shape));
+        }
+        if (a.isHalf() && shape.length == 2 && ax == 0) {
+            // a float16 weight's leading rows (the tied output head) stay float16
+            short[] rows = Arrays.copyOfRange(a.half(), start * shape[1], (start + length) * shape[1]);
+            shape[0] = length;
+            return new CpuTensor(shape, rows, false);
         }
         int outer = 1;
         for (int i = 0; i < ax; i++) {
@@ -321,13 +356,12 @@ final class CpuBackend implements Backend {
         }
         if (nq <= 8) {
             float[] out = JavaKernels.attention(q.heap(), k.heap(), v.heap(), q.shape[0], nq, k.shape[1], keyLength,
-                    width, mask);
+                    width, mask, threads);
             return heap(out, q.shape.clone());
         }
-        INDArray qa = q.nd();
-        INDArray ka = k.nd();
-        INDArray va = v.nd();
-        return new CpuTensor(CpuAttention.attention(qa, ka, va, keyLength, mask));
+        float[] out = CpuAttention.attention(q.heap(), k.heap(), v.heap(), q.shape[0], nq, k.shape[1], keyLength,
+                width, mask, threads);
+        return heap(out, q.shape.clone());
     }
 
     @Override

@@ -385,15 +385,10 @@ final class CpuImageOps {
                         + kn + ")");
             }
         }
-        float[] rows;
-        if (codebook.hasHeap() || (long) kn * d <= CpuBackend.HEAP_WEIGHT_LIMIT) {
-            float[] tab = codebook.heap();
-            rows = new float[ids.length * d];
-            for (int i = 0; i < ids.length; i++) {
-                System.arraycopy(tab, ids[i] * d, rows, i * d, d);
-            }
-        } else {
-            rows = cOrder(Nd4j.pullRows(codebook.nd(), 1, ids));
+        float[] tab = codebook.heap();
+        float[] rows = new float[ids.length * d];
+        for (int i = 0; i < ids.length; i++) {
+            System.arraycopy(tab, ids[i] * d, rows, i * d, d);
         }
         float[] out = new float[rows.length];
         for (int b = 0; b < batch; b++) {

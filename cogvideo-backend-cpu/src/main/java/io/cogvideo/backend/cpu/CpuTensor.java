@@ -7,21 +7,29 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A CPU tensor, float32, row-major. It lives on the Java heap ({@code float[]}, where the small fused operations
- * run without crossing into native code) and/or as an ND4J array (off-heap, for OpenBLAS GEMMs); each form is made
- * from the other on first use. Weights are immutable, so their lazily made forms are cached.
+ * A CPU tensor, row-major. Activations live on the Java heap as {@code float[]}. A weight may instead be stored as
+ * float16 ({@code short[]}, half the memory; widened to float32 inside the kernels, never as a whole copy), and a
+ * 2-D weight used by {@code linear} is kept transposed ([in, out]) so that a matrix-vector product streams it once
+ * with contiguous, vectorisable inner loops. Forms are made from each other on first use; once a weight's transposed
+ * form exists its row-major form is dropped (and remade only if some other operation asks for it). An ND4J form is
+ * made only for the image operations that still use ND4J.
  */
 final class CpuTensor implements Tensor {
     final int[] shape;
+    private final DType storage;
     private volatile float[] heap;
     private volatile INDArray nd;
-    /** For 2-D weights used by linear layers: the transposed [in, out] heap copy, made on first use. */
+    /** float32 weight, transposed [cols, rows]. */
     private volatile float[] heapT;
-    private volatile INDArray ndT;
+    /** float16 weight, row-major. */
+    private volatile short[] half;
+    /** float16 weight, transposed [cols, rows]. */
+    private volatile short[] halfT;
 
     CpuTensor(int[] shape, float[] heap) {
         this.shape = shape;
         this.heap = heap;
+        this.storage = DType.FLOAT32;
     }
 
     CpuTensor(INDArray nd) {
@@ -31,6 +39,18 @@ final class CpuTensor implements Tensor {
             shape[i] = Math.toIntExact(s[i]);
         }
         this.nd = nd;
+        this.storage = DType.FLOAT32;
+    }
+
+    /** A float16 tensor, row-major ({@code transposed == false}) or, for 2-D, as its transpose. */
+    CpuTensor(int[] shape, short[] values, boolean transposed) {
+        this.shape = shape;
+        this.storage = DType.FLOAT16;
+        if (transposed) {
+            this.halfT = values;
+        } else {
+            this.half = values;
+        }
     }
 
     int numel() {
@@ -41,23 +61,46 @@ final class CpuTensor implements Tensor {
         return n;
     }
 
-    boolean hasHeap() {
-        return heap != null;
+    boolean isHalf() {
+        return storage == DType.FLOAT16;
     }
 
-    /** The heap form (made from the ND4J form on first use). Callers that write must own the tensor. */
+    /** The float32 row-major form (made on first use; for a float16 weight this is a cached widened copy). */
     float[] heap() {
         float[] h = heap;
         if (h == null) {
             synchronized (this) {
                 h = heap;
                 if (h == null) {
-                    h = nd.dup('c').data().asFloat();
+                    if (isHalf()) {
+                        short[] s = half();
+                        h = new float[s.length];
+                        Fp16.toFloats(s, 0, h, 0, s.length);
+                    } else if (nd != null) {
+                        h = nd.dup('c').data().asFloat();
+                    } else {
+                        h = transpose(heapT, shape[1], shape[0]);
+                    }
                     heap = h;
                 }
             }
         }
         return h;
+    }
+
+    /** The float16 row-major form of a float16 tensor. */
+    short[] half() {
+        short[] s = half;
+        if (s == null) {
+            synchronized (this) {
+                s = half;
+                if (s == null) {
+                    s = transpose(halfT, shape[1], shape[0]);
+                    half = s;
+                }
+            }
+        }
+        return s;
     }
 
     /** The ND4J form (made from the heap form on first use; a snapshot, do not cache for tensors that change). */
@@ -71,7 +114,7 @@ final class CpuTensor implements Tensor {
                     for (int i = 0; i < s.length; i++) {
                         s[i] = shape[i];
                     }
-                    a = Nd4j.create(heap, s, 'c');
+                    a = Nd4j.create(heap(), s, 'c');
                     nd = a;
                 }
             }
@@ -79,42 +122,70 @@ final class CpuTensor implements Tensor {
         return a;
     }
 
-    /** The transpose of a 2-D tensor as a row-major heap array ([cols, rows]); cached (weights only). */
+    /** The transpose of a float32 2-D weight ([cols, rows], row-major); cached, the row-major form is dropped. */
     float[] heapT() {
         float[] t = heapT;
         if (t == null) {
             synchronized (this) {
                 t = heapT;
                 if (t == null) {
-                    int rows = shape[0];
-                    int cols = shape[1];
-                    float[] src = heap();
-                    t = new float[rows * cols];
-                    for (int r = 0; r < rows; r++) {
-                        for (int c = 0; c < cols; c++) {
-                            t[c * rows + r] = src[r * cols + c];
-                        }
-                    }
+                    t = transpose(heap(), shape[0], shape[1]);
                     heapT = t;
+                    heap = null;
+                    nd = null;
                 }
             }
         }
         return t;
     }
 
-    /** The transpose of a 2-D weight as a row-major ND4J array ([cols, rows]); cached. */
-    INDArray ndT() {
-        INDArray a = ndT;
-        if (a == null) {
+    /** The transpose of a float16 2-D weight ([cols, rows]); cached, the row-major form is dropped. */
+    short[] halfT() {
+        short[] t = halfT;
+        if (t == null) {
             synchronized (this) {
-                a = ndT;
-                if (a == null) {
-                    a = Nd4j.create(heapT(), new long[] {shape[1], shape[0]}, 'c');
-                    ndT = a;
+                t = halfT;
+                if (t == null) {
+                    t = transpose(half, shape[0], shape[1]);
+                    halfT = t;
+                    half = null;
                 }
             }
         }
-        return a;
+        return t;
+    }
+
+    /** Row-major {@code [rows, cols]} to row-major {@code [cols, rows]}, in cache-sized tiles. */
+    static float[] transpose(float[] src, int rows, int cols) {
+        float[] t = new float[src.length];
+        for (int r0 = 0; r0 < rows; r0 += 64) {
+            int r1 = Math.min(rows, r0 + 64);
+            for (int c0 = 0; c0 < cols; c0 += 64) {
+                int c1 = Math.min(cols, c0 + 64);
+                for (int r = r0; r < r1; r++) {
+                    for (int c = c0; c < c1; c++) {
+                        t[c * rows + r] = src[r * cols + c];
+                    }
+                }
+            }
+        }
+        return t;
+    }
+
+    static short[] transpose(short[] src, int rows, int cols) {
+        short[] t = new short[src.length];
+        for (int r0 = 0; r0 < rows; r0 += 64) {
+            int r1 = Math.min(rows, r0 + 64);
+            for (int c0 = 0; c0 < cols; c0 += 64) {
+                int c1 = Math.min(cols, c0 + 64);
+                for (int r = r0; r < r1; r++) {
+                    for (int c = c0; c < c1; c++) {
+                        t[c * rows + r] = src[r * cols + c];
+                    }
+                }
+            }
+        }
+        return t;
     }
 
     /** Drops a stale ND4J snapshot after the heap form was written. */
@@ -129,7 +200,7 @@ final class CpuTensor implements Tensor {
 
     @Override
     public DType dtype() {
-        return DType.FLOAT32;
+        return storage;
     }
 
     @Override
@@ -139,6 +210,6 @@ final class CpuTensor implements Tensor {
 
     @Override
     public String toString() {
-        return "CpuTensor" + Arrays.toString(shape);
+        return "CpuTensor" + Arrays.toString(shape) + (isHalf() ? " fp16" : "");
     }
 }

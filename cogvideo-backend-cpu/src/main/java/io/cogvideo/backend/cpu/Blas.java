@@ -1,0 +1,27 @@
+package io.cogvideo.backend.cpu;
+
+import org.bytedeco.openblas.global.openblas_nolapack;
+
+/**
+ * Single-precision GEMM on heap arrays through the OpenBLAS build that ND4J ships (JavaCPP's {@code openblas}
+ * preset): no ND4J arrays, so no off-heap allocation per call. Arrays are passed whole, so callers pass arrays of
+ * exactly the operand's size. OpenBLAS runs its own threads (the count ND4J was set up with).
+ */
+final class Blas {
+    private Blas() {
+    }
+
+    /**
+     * {@code c[m, n] = alpha * a[m, k] · op(b) + beta * c}, all row-major; {@code op(b)} is {@code b[k, n]} or, with
+     * {@code transB}, the transpose of {@code b[n, k]}.
+     */
+    static void sgemm(int m, int n, int k, float alpha, float[] a, float[] b, boolean transB, float beta, float[] c) {
+        if (a.length != m * k || b.length != k * n || c.length != m * n) {
+            throw new IllegalArgumentException("sgemm " + m + "x" + n + "x" + k + ": operand sizes " + a.length + ", "
+                    + b.length + ", " + c.length);
+        }
+        openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
+                transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a, k, b,
+                transB ? k : n, beta, c, n);
+    }
+}

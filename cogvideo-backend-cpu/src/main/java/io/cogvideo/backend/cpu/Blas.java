@@ -1,5 +1,7 @@
 package io.cogvideo.backend.cpu;
 
+import java.nio.FloatBuffer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
@@ -23,5 +25,44 @@ final class Blas {
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
                 transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a, k, b,
                 transB ? k : n, beta, c, n);
+    }
+
+    /**
+     * {@code c = alpha * a[m, k] · op(b)} on off-heap operands (no JNI copies); {@code op(b)} is {@code b[k, n]} or,
+     * with {@code transB}, the transpose of {@code b[n, k]}. Operands may be larger than needed (leading rows used).
+     */
+    static void sgemm(int m, int n, int k, float alpha, Scratch a, Scratch b, boolean transB, Scratch c) {
+        if (a.size < (long) m * k || b.size < (long) k * n || c.size < (long) m * n) {
+            throw new IllegalArgumentException("sgemm " + m + "x" + n + "x" + k + ": scratch too small");
+        }
+        openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
+                transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a.pointer, k,
+                b.pointer, transB ? k : n, 0f, c.pointer, n);
+    }
+
+    /** An off-heap float array for GEMM operands, freed on close. */
+    static final class Scratch implements AutoCloseable {
+        final long size;
+        final FloatPointer pointer;
+        private final FloatBuffer buffer;
+
+        Scratch(long size) {
+            if (size > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("scratch of " + size + " floats");
+            }
+            this.size = size;
+            this.pointer = new FloatPointer(Math.max(1, size));
+            this.buffer = pointer.asBuffer();
+        }
+
+        /** The memory as a buffer (absolute get/put only). */
+        FloatBuffer buffer() {
+            return buffer;
+        }
+
+        @Override
+        public void close() {
+            pointer.deallocate();
+        }
     }
 }

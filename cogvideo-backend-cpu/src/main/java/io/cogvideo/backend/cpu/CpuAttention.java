@@ -23,36 +23,46 @@ final class CpuAttention {
         int d = width / heads;
         float scale = (float) (1.0 / Math.sqrt(d));
         List<Block> blocks = blocksFor(nq, nk, mask);
+        int maxRows = 0;
+        int maxCols = 0;
+        for (Block blk : blocks) {
+            maxRows = Math.max(maxRows, blk.q1 - blk.q0);
+            maxCols = Math.max(maxCols, blk.text + blk.hi - blk.lo);
+        }
         float[] out = new float[batch * nq * width];
-        for (int b = 0; b < batch; b++) {
-            for (int h = 0; h < heads; h++) {
-                int col = h * d;
-                int kBase = b * kRows * width + col;
-                for (Block blk : blocks) {
-                    int rows = blk.q1 - blk.q0;
-                    int frames = blk.hi - blk.lo;
-                    int cols = blk.text + frames;
-                    if (cols == 0) {
-                        continue;
-                    }
-                    float[] qh = new float[rows * d];
-                    for (int r = 0; r < rows; r++) {
-                        System.arraycopy(q, (b * nq + blk.q0 + r) * width + col, qh, r * d, d);
-                    }
-                    float[] kh = new float[cols * d];
-                    float[] vh = new float[cols * d];
-                    for (int c = 0; c < cols; c++) {
-                        int row = c < blk.text ? c : blk.lo + (c - blk.text);
-                        System.arraycopy(k, kBase + row * width, kh, c * d, d);
-                        System.arraycopy(v, kBase + row * width, vh, c * d, d);
-                    }
-                    float[] s = new float[rows * cols];
-                    Blas.sgemm(rows, cols, d, scale, qh, kh, true, 0f, s); // [rows, cols] = q kᵀ / sqrt(d)
-                    softmaxRows(s, rows, cols, blk.bias, threads);
-                    float[] o = new float[rows * d];
-                    Blas.sgemm(rows, d, cols, 1f, s, vh, false, 0f, o); // [rows, d]
-                    for (int r = 0; r < rows; r++) {
-                        System.arraycopy(o, r * d, out, (b * nq + blk.q0 + r) * width + col, d);
+        // GEMM operands live off-heap for the call: OpenBLAS reads and writes them in place (a heap array would be
+        // copied in and out by JNI on every call), and the softmax works on the scores where they are.
+        try (Blas.Scratch qs = new Blas.Scratch(maxRows * d);
+                Blas.Scratch ks = new Blas.Scratch(maxCols * d);
+                Blas.Scratch vs = new Blas.Scratch(maxCols * d);
+                Blas.Scratch ss = new Blas.Scratch((long) maxRows * maxCols);
+                Blas.Scratch os = new Blas.Scratch(maxRows * d)) {
+            float[] row = new float[d];
+            for (int b = 0; b < batch; b++) {
+                for (int h = 0; h < heads; h++) {
+                    int col = h * d;
+                    int kBase = b * kRows * width + col;
+                    for (Block blk : blocks) {
+                        int rows = blk.q1 - blk.q0;
+                        int cols = blk.text + blk.hi - blk.lo;
+                        if (cols == 0) {
+                            continue;
+                        }
+                        for (int r = 0; r < rows; r++) {
+                            qs.buffer().put(r * d, q, (b * nq + blk.q0 + r) * width + col, d);
+                        }
+                        for (int c = 0; c < cols; c++) {
+                            int key = c < blk.text ? c : blk.lo + (c - blk.text);
+                            ks.buffer().put(c * d, k, kBase + key * width, d);
+                            vs.buffer().put(c * d, v, kBase + key * width, d);
+                        }
+                        Blas.sgemm(rows, cols, d, scale, qs, ks, true, ss); // [rows, cols] = q kᵀ / sqrt(d)
+                        softmaxRows(ss.buffer(), rows, cols, blk, threads);
+                        Blas.sgemm(rows, d, cols, 1f, ss, vs, false, os); // [rows, d]
+                        for (int r = 0; r < rows; r++) {
+                            os.buffer().get(r * d, row, 0, d);
+                            System.arraycopy(row, 0, out, (b * nq + blk.q0 + r) * width + col, d);
+                        }
                     }
                 }
             }
@@ -60,34 +70,55 @@ final class CpuAttention {
         return out;
     }
 
-    /** In place: {@code s[r, :] = softmax(s[r, :] + bias[r, :])}; a row with no visible key becomes zeros. */
-    static void softmaxRows(float[] s, int rows, int cols, float[] bias, CpuThreads threads) {
+    /**
+     * In place on the scores {@code s[rows, cols]}: {@code s[r, :] = softmax(s[r, :] + bias[r, :])}, exponentials
+     * only up to the row's last visible key (the rest is zero); a row with no visible key becomes zeros.
+     */
+    static void softmaxRows(java.nio.FloatBuffer s, int rows, int cols, Block blk, CpuThreads threads) {
+        float[] bias = blk.bias;
+        float[] keep = blk.keep;
+        int[] ends = blk.ends;
         int parts = (long) rows * cols >= (1 << 15) ? Math.min(rows, threads.count() * 4) : 1;
         threads.forRange(0, parts, part -> {
             int r0 = (int) ((long) rows * part / parts);
             int r1 = (int) ((long) rows * (part + 1) / parts);
+            float[] x = new float[cols];
+            int[] m = new int[cols];
+            float[] t = new float[cols];
             for (int r = r0; r < r1; r++) {
                 int o = r * cols;
+                int end = ends[r];
+                s.get(o, x, 0, end);
                 float max = Float.NEGATIVE_INFINITY;
-                for (int c = 0; c < cols; c++) {
-                    float x = s[o + c] + bias[o + c];
-                    s[o + c] = x;
-                    max = Math.max(max, x);
+                for (int c = 0; c < end; c++) {
+                    float v = x[c] + bias[o + c];
+                    x[c] = v;
+                    max = Math.max(max, v);
                 }
                 if (max == Float.NEGATIVE_INFINITY) {
-                    java.util.Arrays.fill(s, o, o + cols, 0f);
-                    continue;
+                    end = 0;
+                } else {
+                    for (int c = 0; c < end; c++) {
+                        x[c] -= max;
+                    }
+                    JavaKernels.expNonPositive(x, end, m, t);
+                    float sum = 0;
+                    if (keep != null) {
+                        // masked keys inside the visible run: exactly zero weight
+                        for (int c = 0; c < end; c++) {
+                            x[c] *= keep[o + c];
+                        }
+                    }
+                    for (int c = 0; c < end; c++) {
+                        sum += x[c];
+                    }
+                    float inv = 1f / sum;
+                    for (int c = 0; c < end; c++) {
+                        x[c] *= inv;
+                    }
                 }
-                float sum = 0;
-                for (int c = 0; c < cols; c++) {
-                    float e = (float) Math.exp(s[o + c] - max);
-                    s[o + c] = e;
-                    sum += e;
-                }
-                float inv = 1f / sum;
-                for (int c = 0; c < cols; c++) {
-                    s[o + c] *= inv;
-                }
+                java.util.Arrays.fill(x, end, cols, 0f);
+                s.put(o, x, 0, cols);
             }
         });
     }
@@ -97,7 +128,7 @@ final class CpuAttention {
      * text, then one contiguous run of frame keys. The spatial channel then costs (text + one frame) per query rather
      * than the whole sequence, the causal temporal channel only what precedes the block.
      */
-    private record Block(int q0, int q1, int text, int lo, int hi, float[] bias) {
+    private record Block(int q0, int q1, int text, int lo, int hi, float[] bias, int[] ends, float[] keep) {
     }
 
     private record BiasKey(int nq, int nk, AttentionMask mask) {
@@ -167,25 +198,30 @@ final class CpuAttention {
                     bias[row + text + kj - lo] = mask.visible(qi, kj) ? 0f : Float.NEGATIVE_INFINITY;
                 }
             }
-            blocks.add(new Block(r[0], r[1], text, lo, hi, bias));
+            int[] ends = new int[r[1] - r[0]];
+            for (int qi = 0; qi < ends.length; qi++) {
+                int end = cols;
+                while (end > 0 && bias[qi * cols + end - 1] == Float.NEGATIVE_INFINITY) {
+                    end--;
+                }
+                ends[qi] = end;
+            }
+            float[] keep = null;
+            for (int qi = 0; qi < ends.length && keep == null; qi++) {
+                for (int c = 0; c < ends[qi]; c++) {
+                    if (bias[qi * cols + c] == Float.NEGATIVE_INFINITY) {
+                        keep = new float[bias.length];
+                        break;
+                    }
+                }
+            }
+            if (keep != null) {
+                for (int i = 0; i < bias.length; i++) {
+                    keep[i] = bias[i] == Float.NEGATIVE_INFINITY ? 0f : 1f;
+                }
+            }
+            blocks.add(new Block(r[0], r[1], text, lo, hi, bias, ends, keep));
         }
         return List.copyOf(blocks);
-    }
-
-    /** Row-major [nq, nk] additive bias evaluated from the structured mask. */
-    static float[] maskBias(int nq, int nk, AttentionMask mask) {
-        float[] bias = new float[nq * nk];
-        int text = Math.min(mask.textLength(), nk);
-        float boost = mask.textBoost();
-        for (int qi = 0; qi < nq; qi++) {
-            int row = qi * nk;
-            for (int kj = 0; kj < text; kj++) {
-                bias[row + kj] = mask.visible(qi, kj) ? boost : Float.NEGATIVE_INFINITY;
-            }
-            for (int kj = text; kj < nk; kj++) {
-                bias[row + kj] = mask.visible(qi, kj) ? 0f : Float.NEGATIVE_INFINITY;
-            }
-        }
-        return bias;
     }
 }

@@ -124,8 +124,9 @@ final class JavaKernels {
     }
 
     /**
-     * GELU, tanh form as the original ({@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}), with
-     * {@code tanh(u) = 1 - 2 / (exp(2u) + 1)} (exact in the limits, float32-accurate in between).
+     * GELU, tanh form as the original ({@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}), written as
+     * {@code 0.5 (x + |x| (1 - e) / (1 + e))} with {@code e = exp(-2 |u|)}, so the exponential is of a non-positive
+     * argument ({@link #expNonPositive}); float32-accurate.
      */
     static float[] gelu(float[] x, CpuThreads threads) {
         float[] y = new float[x.length];
@@ -134,14 +135,65 @@ final class JavaKernels {
         threads.forRange(0, parts, part -> {
             int i0 = (int) ((long) n * part / parts);
             int i1 = (int) ((long) n * (part + 1) / parts);
-            for (int i = i0; i < i1; i++) {
-                double v = x[i];
-                double u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
-                double t = 1.0 - 2.0 / (Math.exp(2.0 * u) + 1.0);
-                y[i] = (float) (0.5 * v * (1.0 + t));
+            float[] e = new float[EXP_CHUNK];
+            int[] m = new int[EXP_CHUNK];
+            float[] r = new float[EXP_CHUNK];
+            for (int c0 = i0; c0 < i1; c0 += EXP_CHUNK) {
+                int len = Math.min(EXP_CHUNK, i1 - c0);
+                for (int i = 0; i < len; i++) {
+                    float v = x[c0 + i];
+                    e[i] = -2f * Math.abs(0.7978845608f * (v + 0.044715f * v * v * v));
+                }
+                expNonPositive(e, len, m, r);
+                for (int i = 0; i < len; i++) {
+                    float v = x[c0 + i];
+                    float t = e[i];
+                    y[c0 + i] = 0.5f * (v + Math.abs(v) * ((1f - t) / (1f + t)));
+                }
             }
         });
         return y;
+    }
+
+    /** Chunk length for {@link #expNonPositive} scratch arrays. */
+    static final int EXP_CHUNK = 1024;
+    private static final float LOG2E = 1.44269504088896341f;
+    private static final float LN2_HI = 0.693359375f;
+    private static final float LN2_LO = -2.12194440e-4f;
+
+    /**
+     * {@code x[i] = exp(x[i])} for {@code x[i] <= 0} (arguments below -43 count as -43, {@code exp(-43) = 2e-19}),
+     * relative error below 3e-7. Written as short loops of float and int arithmetic that the JIT vectorises (about
+     * 8x faster than {@code Math.exp}): {@code x = -m ln2 + r}, a degree-6 polynomial for {@code exp(r)}, and
+     * {@code 2^m} built exactly from the bits of {@code m}. {@code m}, {@code r}: scratch of at least {@code n}.
+     */
+    static void expNonPositive(float[] x, int n, int[] m, float[] r) {
+        for (int c = 0; c < n; c++) {
+            float v = Math.max(x[c], -43f);
+            int k = (int) (0.5f - v * LOG2E); // round(-v log2 e), 0..62
+            float fk = k;
+            m[c] = k;
+            r[c] = v + fk * LN2_HI + fk * LN2_LO; // v + k ln2, |r| <= ln2 / 2
+        }
+        for (int c = 0; c < n; c++) {
+            int k = m[c];
+            x[c] = (1f + (k & 1)) * (1f + 3f * ((k >> 1) & 1)) * (1f + 15f * ((k >> 2) & 1));
+        }
+        for (int c = 0; c < n; c++) {
+            int k = m[c];
+            x[c] *= (1f + 255f * ((k >> 3) & 1)) * (1f + 65535f * ((k >> 4) & 1))
+                    * (1f + 4294967295f * ((k >> 5) & 1)); // x = 2^k exactly
+        }
+        for (int c = 0; c < n; c++) {
+            float t = r[c];
+            float p = 1.3981999507e-3f;
+            p = p * t + 8.3334519073e-3f;
+            p = p * t + 4.1665795894e-2f;
+            p = p * t + 1.6666665459e-1f;
+            p = p * t + 5.0000001201e-1f;
+            p = p * t * t + t + 1f;
+            x[c] = p / x[c];
+        }
     }
 
     /**

@@ -51,7 +51,8 @@ public record CogVideoWeights(
     public static CogVideoWeights load(CogVideoConfig c, WeightSource src, Backend backend) {
         int h = c.hiddenSize();
         Tensor word = backend.upload(src.require("transformer.word_embeddings.weight", c.vocabSize(), h));
-        Tensor head = c.imageVocabSize() == c.vocabSize() ? word : backend.slice(word, 0, 0, c.imageVocabSize());
+        // the tied output head: a backend may keep a re-laid-out copy of these rows (the rows stay for the lookup)
+        Tensor head = backend.prepareLinear(backend.slice(word, 0, 0, c.imageVocabSize()));
         Tensor pos = backend.upload(src.require("transformer.position_embeddings.weight", c.maxSequenceLength(), h));
         Tensor extra = backend.upload(src.require("mixins.extra_position_embedding.position_embeddings.weight",
                 c.additionalSeqLen(), h));
@@ -60,9 +61,9 @@ public record CogVideoWeights(
             String plus = "mixins.attention_plus.";
             layers.add(new Layer(
                     Block.load(src, backend, i, h),
-                    backend.upload(src.require(plus + "query_key_value." + i + ".weight", 3 * h, h)),
+                    backend.prepareLinear(backend.upload(src.require(plus + "query_key_value." + i + ".weight", 3 * h, h))),
                     backend.upload(src.require(plus + "query_key_value." + i + ".bias", 3 * h)),
-                    backend.upload(src.require(plus + "dense." + i + ".weight", h, h)),
+                    backend.prepareLinear(backend.upload(src.require(plus + "dense." + i + ".weight", h, h))),
                     backend.upload(src.require(plus + "dense." + i + ".bias", h)),
                     backend.upload(src.require(plus + "attn_distribution." + i, h))));
         }

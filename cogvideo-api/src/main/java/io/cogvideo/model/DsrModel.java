@@ -48,8 +48,7 @@ public final class DsrModel {
         this.backend = backend;
         int h = config.hiddenSize();
         word = backend.upload(src.require("transformer.word_embeddings.weight", config.vocabSize(), h));
-        imageHead = config.imageVocabSize() == config.vocabSize() ? word : backend.slice(word, 0, 0,
-                config.imageVocabSize());
+        imageHead = backend.prepareLinear(backend.slice(word, 0, 0, config.imageVocabSize()));
         positions = backend.upload(src.require("transformer.position_embeddings.weight", config.maxSequenceLength(), h));
         extraPositions = backend.upload(src.require("mixins.extra_position_embedding.position_embeddings.weight",
                 config.extraPositions(), h));
@@ -57,9 +56,9 @@ public final class DsrModel {
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "mixins.attention_plus.";
             ls.add(new Layer(Block.load(src, backend, i, h),
-                    backend.upload(src.require(p + "query_key_value." + i + ".weight", 3 * h, h)),
+                    backend.prepareLinear(backend.upload(src.require(p + "query_key_value." + i + ".weight", 3 * h, h))),
                     backend.upload(src.require(p + "query_key_value." + i + ".bias", 3 * h)),
-                    backend.upload(src.require(p + "dense." + i + ".weight", h, h)),
+                    backend.prepareLinear(backend.upload(src.require(p + "dense." + i + ".weight", h, h))),
                     backend.upload(src.require(p + "dense." + i + ".bias", h))));
         }
         layers = List.copyOf(ls);

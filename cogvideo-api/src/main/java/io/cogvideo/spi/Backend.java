@@ -56,6 +56,17 @@ public interface Backend extends AutoCloseable {
      */
     Tensor linear(Tensor x, Tensor weight, Tensor bias);
 
+    /**
+     * A hint, given once at load time, that {@code weight} will be the weight of {@link #linear} calls, so a backend
+     * can lay it out for that now (the CPU backend keeps such weights transposed) rather than on the first call. The
+     * default does nothing; {@code linear} must work without the hint.
+     *
+     * @return {@code weight}
+     */
+    default Tensor prepareLinear(Tensor weight) {
+        return weight;
+    }
+
     /** LayerNorm over the last dimension: {@code (x - mean) / sqrt(var + eps) * gamma + beta}. */
     Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps);
 

@@ -40,6 +40,19 @@ final class Blas {
                 b.pointer, transB ? k : n, 0f, c.pointer, n);
     }
 
+    /**
+     * {@code c[m, n] = alpha * a[m, k] · b + beta * c} with {@code b} [k, n] off-heap (e.g. a widened weight) and
+     * {@code a}, {@code c} on the heap.
+     */
+    static void sgemm(int m, int n, int k, float alpha, float[] a, Scratch b, float beta, float[] c) {
+        if (a.length != m * k || b.size < (long) k * n || c.length != m * n) {
+            throw new IllegalArgumentException("sgemm " + m + "x" + n + "x" + k + ": operand sizes");
+        }
+        openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
+                openblas_nolapack.CblasNoTrans, m, n, k, alpha, FloatBuffer.wrap(a), k, b.buffer(), n, beta,
+                FloatBuffer.wrap(c), n);
+    }
+
     /** An off-heap float array for GEMM operands, freed on close. */
     static final class Scratch implements AutoCloseable {
         final long size;

@@ -31,6 +31,8 @@ final class CpuBackend implements Backend {
 
     private final BackendOptions options;
     private final CpuThreads threads;
+    private final ThreadLocal<Blas.Scratch> scratch = new ThreadLocal<>();
+    private final java.util.Set<Blas.Scratch> scratches = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     CpuBackend(BackendOptions options) {
         this.options = options;
@@ -177,29 +179,48 @@ final class CpuBackend implements Backend {
             Object wt = w.isHalf() ? w.halfT() : w.heapT();
             return heap(JavaKernels.linearT(a.heap(), rows, in, wt, out, b, threads), shape);
         }
-        // the uncached pass: one GEMM; a float16 weight is widened into a scratch copy for the call only
-        float[] wt;
-        if (w.isHalf()) {
-            short[] h = w.halfT();
-            wt = new float[h.length];
-            int n = h.length;
-            int parts = threads.count() * 4;
-            threads.forRange(0, parts, p -> {
-                int from = (int) ((long) n * p / parts);
-                int to = (int) ((long) n * (p + 1) / parts);
-                Fp16.toFloats(h, from, wt, from, to - from);
-            });
-        } else {
-            wt = w.heapT();
-        }
+        // the uncached pass: one GEMM
         float[] y = new float[rows * out];
         if (b != null) {
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(b, 0, y, r * out, out);
             }
         }
-        Blas.sgemm(rows, out, in, 1f, a.heap(), wt, false, b == null ? 0f : 1f, y);
+        if (w.isHalf()) {
+            // a float16 weight is widened into this thread's reusable off-heap scratch, never kept as float32
+            short[] h = w.halfT();
+            Blas.Scratch scratch = weightScratch(h.length);
+            int n = h.length;
+            int parts = Math.max(1, Math.min(threads.count() * 4, n >> 16));
+            threads.forRange(0, parts, p -> {
+                int from = (int) ((long) n * p / parts);
+                int to = (int) ((long) n * (p + 1) / parts);
+                float[] chunk = new float[Math.min(to - from, 1 << 16)];
+                for (int at = from; at < to; at += chunk.length) {
+                    int len = Math.min(chunk.length, to - at);
+                    Fp16.toFloats(h, at, chunk, 0, len);
+                    scratch.buffer().put(at, chunk, 0, len);
+                }
+            });
+            Blas.sgemm(rows, out, in, 1f, a.heap(), scratch, b == null ? 0f : 1f, y);
+        } else {
+            Blas.sgemm(rows, out, in, 1f, a.heap(), w.heapT(), false, b == null ? 0f : 1f, y);
+        }
         return heap(y, shape);
+    }
+
+    /** Lays a linear weight out transposed now ({@code [in, out]}, float16 or float32 as stored). */
+    @Override
+    public Tensor prepareLinear(Tensor weight) {
+        CpuTensor w = t(weight);
+        if (w.shape.length == 2) {
+            if (w.isHalf()) {
+                w.halfT();
+            } else {
+                w.heapT();
+            }
+        }
+        return weight;
     }
 
     @Override
@@ -382,9 +403,28 @@ final class CpuBackend implements Backend {
         return heap(out, qt.shape.clone());
     }
 
+    /** This thread's off-heap scratch for widened float16 weights, grown as needed; freed on close. */
+    private Blas.Scratch weightScratch(int size) {
+        Blas.Scratch s = scratch.get();
+        if (s == null || s.size < size) {
+            if (s != null) {
+                scratches.remove(s);
+                s.close();
+            }
+            s = new Blas.Scratch(size);
+            scratch.set(s);
+            scratches.add(s);
+        }
+        return s;
+    }
+
     @Override
     public void close() {
         threads.close();
+        for (Blas.Scratch s : scratches) {
+            s.close();
+        }
+        scratches.clear();
     }
 
     // ------------------------------------------------------------------ image operations (see CpuImageOps)

@@ -1,20 +1,44 @@
 package io.cogvideo.backend.cpu;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
- * The CPU backend's worker threads: a dedicated fork-join pool of the configured size. The calling thread takes the
- * first share of every parallel loop itself, so a loop split in two costs one hand-off, not two.
+ * The CPU backend's worker threads, built for the many short parallel loops of a cached decoding step (about fifty
+ * per step, 50-300 µs each): {@code count - 1} daemon workers plus the calling thread split a range into contiguous
+ * shares. An idle worker spins for {@value #SPIN_NANOS} ns before it parks, so the loops of one step hand work over
+ * in about a microsecond instead of the tens of microseconds a pool's park/unpark costs; between generations the
+ * workers sleep.
+ *
+ * <p>One loop runs at a time; a loop started while another runs (another request on the same backend) or from inside
+ * a loop runs on its calling thread alone.
  */
 final class CpuThreads {
-    private final ForkJoinPool pool;
+    /** How long an idle worker spins before it parks. */
+    static final long SPIN_NANOS = 200_000;
+
     private final int count;
+    private final Worker[] workers;
+    private final ReentrantLock busy = new ReentrantLock();
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean closed;
+    // the current loop, published to the workers by their ticket (a volatile write after these plain ones)
+    private IntConsumer body;
+    private int from;
+    private int n;
+    private int groups;
 
     CpuThreads(int count) {
         this.count = Math.max(1, count);
-        this.pool = this.count == 1 ? null : new ForkJoinPool(this.count - 1);
+        this.workers = new Worker[this.count - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker(i + 1);
+            workers[i].thread.start();
+        }
     }
 
     int count() {
@@ -26,50 +50,121 @@ final class CpuThreads {
      * {@link #count()} threads (the caller included); returns when all have finished, rethrowing the first failure.
      */
     void forRange(int from, int to, IntConsumer body) {
-        int n = to - from;
-        if (pool == null || n <= 1 || ForkJoinTask.inForkJoinPool()) {
+        int size = to - from;
+        if (workers.length == 0 || size <= 1 || Thread.currentThread() instanceof WorkerThread || closed
+                || !busy.tryLock()) {
             for (int i = from; i < to; i++) {
                 body.accept(i);
             }
             return;
         }
-        int groups = Math.min(count, n);
-        ForkJoinTask<?>[] others = new ForkJoinTask<?>[groups - 1];
-        for (int g = 1; g < groups; g++) {
-            int a = from + (int) ((long) n * g / groups);
-            int b = from + (int) ((long) n * (g + 1) / groups);
-            others[g - 1] = pool.submit(() -> {
-                for (int i = a; i < b; i++) {
-                    body.accept(i);
-                }
-            });
-        }
-        RuntimeException failure = null;
         try {
-            int b0 = from + n / groups;
-            for (int i = from; i < b0; i++) {
-                body.accept(i);
+            int g = Math.min(count, size);
+            this.body = body;
+            this.from = from;
+            this.n = size;
+            this.groups = g;
+            failure.set(null);
+            pending.set(g - 1);
+            for (int w = 0; w < g - 1; w++) {
+                workers[w].wake();
             }
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (ForkJoinTask<?> t : others) {
             try {
-                t.join();
-            } catch (RuntimeException e) {
-                if (failure == null) {
-                    failure = e;
+                runShare(0);
+            } catch (RuntimeException | Error e) {
+                failure.compareAndSet(null, e);
+            }
+            int spins = 0;
+            while (pending.get() != 0) {
+                if (++spins < 10_000) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
                 }
             }
+            this.body = null;
+            Throwable t = failure.get();
+            if (t instanceof RuntimeException re) {
+                throw re;
+            }
+            if (t instanceof Error err) {
+                throw err;
+            }
+        } finally {
+            busy.unlock();
         }
-        if (failure != null) {
-            throw failure;
+    }
+
+    private void runShare(int g) {
+        int a = from + (int) ((long) n * g / groups);
+        int b = from + (int) ((long) n * (g + 1) / groups);
+        for (int i = a; i < b; i++) {
+            body.accept(i);
         }
     }
 
     void close() {
-        if (pool != null) {
-            pool.shutdown();
+        closed = true;
+        for (Worker w : workers) {
+            LockSupport.unpark(w.thread);
+        }
+    }
+
+    private static final class WorkerThread extends Thread {
+        WorkerThread(Runnable r, String name) {
+            super(r, name);
+            setDaemon(true);
+        }
+    }
+
+    private final class Worker implements Runnable {
+        final int share;
+        final Thread thread;
+        volatile long ticket;
+        volatile boolean parked;
+
+        Worker(int share) {
+            this.share = share;
+            this.thread = new WorkerThread(this, "cogvideo-cpu-" + share);
+        }
+
+        void wake() {
+            ticket++; // publishes the loop fields written before
+            if (parked) {
+                LockSupport.unpark(thread);
+            }
+        }
+
+        @Override
+        public void run() {
+            long seen = 0;
+            while (!closed) {
+                long t = ticket;
+                if (t != seen) {
+                    seen = t;
+                    try {
+                        if (share < groups) {
+                            runShare(share);
+                        }
+                    } catch (RuntimeException | Error e) {
+                        failure.compareAndSet(null, e);
+                    } finally {
+                        pending.decrementAndGet();
+                    }
+                    continue;
+                }
+                long start = System.nanoTime();
+                while (ticket == seen && !closed && System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                }
+                if (ticket == seen && !closed) {
+                    parked = true;
+                    if (ticket == seen && !closed) {
+                        LockSupport.park(this);
+                    }
+                    parked = false;
+                }
+            }
         }
     }
 }

@@ -239,19 +239,41 @@ final class JavaKernels {
                         max = s;
                     }
                 }
+                for (int c = 0; c < visible; c++) {
+                    scores[c] -= max;
+                }
+                expNonPositive(scores, visible, new int[visible], new float[visible]);
                 float sum = 0;
                 for (int c = 0; c < visible; c++) {
-                    float e = (float) Math.exp(scores[c] - max);
-                    scores[c] = e;
-                    sum += e;
+                    sum += scores[c];
                 }
-                float inv = 1f / sum;
-                for (int c = 0; c < visible; c++) {
-                    float p = scores[c] * inv;
+                // weighted sum of the value rows, four keys per pass (the accumulator is loaded and stored once per
+                // four rows), normalised once at the end
+                float[] acc = new float[d];
+                int c = 0;
+                for (; c + 3 < visible; c += 4) {
+                    float p0 = scores[c];
+                    float p1 = scores[c + 1];
+                    float p2 = scores[c + 2];
+                    float p3 = scores[c + 3];
+                    int v0 = kb + keys[c] * width + h * d;
+                    int v1 = kb + keys[c + 1] * width + h * d;
+                    int v2 = kb + keys[c + 2] * width + h * d;
+                    int v3 = kb + keys[c + 3] * width + h * d;
+                    for (int j = 0; j < d; j++) {
+                        acc[j] += p0 * v[v0 + j] + p1 * v[v1 + j] + p2 * v[v2 + j] + p3 * v[v3 + j];
+                    }
+                }
+                for (; c < visible; c++) {
+                    float p = scores[c];
                     int vo = kb + keys[c] * width + h * d;
                     for (int j = 0; j < d; j++) {
-                        out[hq + j] += p * v[vo + j];
+                        acc[j] += p * v[vo + j];
                     }
+                }
+                float inv = 1f / sum;
+                for (int j = 0; j < d; j++) {
+                    out[hq + j] = acc[j] * inv;
                 }
               }
             });

@@ -215,9 +215,9 @@ final class CpuBackend implements Backend {
         CpuTensor w = t(weight);
         if (w.shape.length == 2) {
             if (w.isHalf()) {
-                w.halfT();
+                w.halfT(threads);
             } else {
-                w.heapT();
+                w.heapT(threads);
             }
         }
         return weight;

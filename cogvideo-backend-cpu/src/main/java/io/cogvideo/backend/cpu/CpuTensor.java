@@ -79,7 +79,7 @@ final class CpuTensor implements Tensor {
                     } else if (nd != null) {
                         h = nd.dup('c').data().asFloat();
                     } else {
-                        h = transpose(heapT, shape[1], shape[0]);
+                        h = transpose(heapT, shape[1], shape[0], null);
                     }
                     heap = h;
                 }
@@ -95,7 +95,7 @@ final class CpuTensor implements Tensor {
             synchronized (this) {
                 s = half;
                 if (s == null) {
-                    s = transpose(halfT, shape[1], shape[0]);
+                    s = transpose(halfT, shape[1], shape[0], null);
                     half = s;
                 }
             }
@@ -124,12 +124,17 @@ final class CpuTensor implements Tensor {
 
     /** The transpose of a float32 2-D weight ([cols, rows], row-major); cached, the row-major form is dropped. */
     float[] heapT() {
+        return heapT(null);
+    }
+
+    /** {@link #heapT()}, transposing on {@code threads} if the form is made now. */
+    float[] heapT(CpuThreads threads) {
         float[] t = heapT;
         if (t == null) {
             synchronized (this) {
                 t = heapT;
                 if (t == null) {
-                    t = transpose(heap(), shape[0], shape[1]);
+                    t = transpose(heap(), shape[0], shape[1], threads);
                     heapT = t;
                     heap = null;
                     nd = null;
@@ -141,12 +146,17 @@ final class CpuTensor implements Tensor {
 
     /** The transpose of a float16 2-D weight ([cols, rows]); cached, the row-major form is dropped. */
     short[] halfT() {
+        return halfT(null);
+    }
+
+    /** {@link #halfT()}, transposing on {@code threads} if the form is made now. */
+    short[] halfT(CpuThreads threads) {
         short[] t = halfT;
         if (t == null) {
             synchronized (this) {
                 t = halfT;
                 if (t == null) {
-                    t = transpose(half, shape[0], shape[1]);
+                    t = transpose(half, shape[0], shape[1], threads);
                     halfT = t;
                     half = null;
                 }
@@ -155,11 +165,10 @@ final class CpuTensor implements Tensor {
         return t;
     }
 
-    /** Row-major {@code [rows, cols]} to row-major {@code [cols, rows]}, in cache-sized tiles. */
-    static float[] transpose(float[] src, int rows, int cols) {
+    /** Row-major {@code [rows, cols]} to row-major {@code [cols, rows]}, in cache-sized tiles (bands of rows in parallel). */
+    static float[] transpose(float[] src, int rows, int cols, CpuThreads threads) {
         float[] t = new float[src.length];
-        for (int r0 = 0; r0 < rows; r0 += 64) {
-            int r1 = Math.min(rows, r0 + 64);
+        bands(rows, threads, (r0, r1) -> {
             for (int c0 = 0; c0 < cols; c0 += 64) {
                 int c1 = Math.min(cols, c0 + 64);
                 for (int r = r0; r < r1; r++) {
@@ -168,14 +177,13 @@ final class CpuTensor implements Tensor {
                     }
                 }
             }
-        }
+        });
         return t;
     }
 
-    static short[] transpose(short[] src, int rows, int cols) {
+    static short[] transpose(short[] src, int rows, int cols, CpuThreads threads) {
         short[] t = new short[src.length];
-        for (int r0 = 0; r0 < rows; r0 += 64) {
-            int r1 = Math.min(rows, r0 + 64);
+        bands(rows, threads, (r0, r1) -> {
             for (int c0 = 0; c0 < cols; c0 += 64) {
                 int c1 = Math.min(cols, c0 + 64);
                 for (int r = r0; r < r1; r++) {
@@ -184,8 +192,25 @@ final class CpuTensor implements Tensor {
                     }
                 }
             }
-        }
+        });
         return t;
+    }
+
+    private interface Band {
+        void run(int r0, int r1);
+    }
+
+    /** Runs {@code band} over 64-row bands of {@code [0, rows)}, on {@code threads} when given. */
+    private static void bands(int rows, CpuThreads threads, Band band) {
+        int bands = (rows + 63) / 64;
+        java.util.function.IntConsumer one = b -> band.run(b * 64, Math.min(rows, b * 64 + 64));
+        if (threads == null) {
+            for (int b = 0; b < bands; b++) {
+                one.accept(b);
+            }
+        } else {
+            threads.forRange(0, bands, one);
+        }
     }
 
     /** Drops a stale ND4J snapshot after the heap form was written. */

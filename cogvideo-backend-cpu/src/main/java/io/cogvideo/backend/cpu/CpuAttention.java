@@ -89,12 +89,10 @@ final class CpuAttention {
                 int o = r * cols;
                 int end = ends[r];
                 s.get(o, x, 0, end);
-                float max = Float.NEGATIVE_INFINITY;
                 for (int c = 0; c < end; c++) {
-                    float v = x[c] + bias[o + c];
-                    x[c] = v;
-                    max = Math.max(max, v);
+                    x[c] += bias[o + c];
                 }
+                float max = JavaKernels.max(x, end);
                 if (max == Float.NEGATIVE_INFINITY) {
                     end = 0;
                 } else {
@@ -109,9 +107,7 @@ final class CpuAttention {
                             x[c] *= keep[o + c];
                         }
                     }
-                    for (int c = 0; c < end; c++) {
-                        sum += x[c];
-                    }
+                    sum = JavaKernels.sum(x, end);
                     float inv = 1f / sum;
                     for (int c = 0; c < end; c++) {
                         x[c] *= inv;

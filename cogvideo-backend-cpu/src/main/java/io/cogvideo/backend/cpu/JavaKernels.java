@@ -75,6 +75,60 @@ final class JavaKernels {
         }
     }
 
+    /** The largest of {@code x[0..n)} ({@code -inf} for none), eight independent running maxima. */
+    static float max(float[] x, int n) {
+        float m0 = Float.NEGATIVE_INFINITY;
+        float m1 = m0;
+        float m2 = m0;
+        float m3 = m0;
+        float m4 = m0;
+        float m5 = m0;
+        float m6 = m0;
+        float m7 = m0;
+        int c = 0;
+        for (; c + 7 < n; c += 8) {
+            m0 = Math.max(m0, x[c]);
+            m1 = Math.max(m1, x[c + 1]);
+            m2 = Math.max(m2, x[c + 2]);
+            m3 = Math.max(m3, x[c + 3]);
+            m4 = Math.max(m4, x[c + 4]);
+            m5 = Math.max(m5, x[c + 5]);
+            m6 = Math.max(m6, x[c + 6]);
+            m7 = Math.max(m7, x[c + 7]);
+        }
+        for (; c < n; c++) {
+            m0 = Math.max(m0, x[c]);
+        }
+        return Math.max(Math.max(Math.max(m0, m1), Math.max(m2, m3)), Math.max(Math.max(m4, m5), Math.max(m6, m7)));
+    }
+
+    /** {@code x[0] + ... + x[n-1]} with eight independent partial sums (not the sequential order). */
+    static float sum(float[] x, int n) {
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        float s4 = 0;
+        float s5 = 0;
+        float s6 = 0;
+        float s7 = 0;
+        int c = 0;
+        for (; c + 7 < n; c += 8) {
+            s0 += x[c];
+            s1 += x[c + 1];
+            s2 += x[c + 2];
+            s3 += x[c + 3];
+            s4 += x[c + 4];
+            s5 += x[c + 5];
+            s6 += x[c + 6];
+            s7 += x[c + 7];
+        }
+        for (; c < n; c++) {
+            s0 += x[c];
+        }
+        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
+
     static float dot(float[] a, int ao, float[] b, int bo, int n) {
         float s0 = 0;
         float s1 = 0;

@@ -31,8 +31,9 @@ final class CpuBackend implements Backend {
 
     private final BackendOptions options;
     private final CpuThreads threads;
-    private final ThreadLocal<Blas.Scratch> scratch = new ThreadLocal<>();
-    private final java.util.Set<Blas.Scratch> scratches = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Idle off-heap buffers for widened float16 weights (at most one per concurrent uncached pass). */
+    private final java.util.List<Blas.Scratch> idleScratch = new java.util.ArrayList<>();
+    private boolean closed;
 
     CpuBackend(BackendOptions options) {
         this.options = options;
@@ -187,22 +188,26 @@ final class CpuBackend implements Backend {
             }
         }
         if (w.isHalf()) {
-            // a float16 weight is widened into this thread's reusable off-heap scratch, never kept as float32
+            // a float16 weight is widened into a reused off-heap buffer for this call, never kept as float32
             short[] h = w.halfT();
-            Blas.Scratch scratch = weightScratch(h.length);
-            int n = h.length;
-            int parts = Math.max(1, Math.min(threads.count() * 4, n >> 16));
-            threads.forRange(0, parts, p -> {
-                int from = (int) ((long) n * p / parts);
-                int to = (int) ((long) n * (p + 1) / parts);
-                float[] chunk = new float[Math.min(to - from, 1 << 16)];
-                for (int at = from; at < to; at += chunk.length) {
-                    int len = Math.min(chunk.length, to - at);
-                    Fp16.toFloats(h, at, chunk, 0, len);
-                    scratch.buffer().put(at, chunk, 0, len);
-                }
-            });
-            Blas.sgemm(rows, out, in, 1f, a.heap(), scratch, b == null ? 0f : 1f, y);
+            Blas.Scratch scratch = borrowScratch(h.length);
+            try {
+                int n = h.length;
+                int parts = Math.max(1, Math.min(threads.count() * 4, n >> 16));
+                threads.forRange(0, parts, p -> {
+                    int from = (int) ((long) n * p / parts);
+                    int to = (int) ((long) n * (p + 1) / parts);
+                    float[] chunk = new float[Math.min(to - from, 1 << 16)];
+                    for (int at = from; at < to; at += chunk.length) {
+                        int len = Math.min(chunk.length, to - at);
+                        Fp16.toFloats(h, at, chunk, 0, len);
+                        scratch.buffer().put(at, chunk, 0, len);
+                    }
+                });
+                Blas.sgemm(rows, out, in, 1f, a.heap(), scratch, b == null ? 0f : 1f, y);
+            } finally {
+                returnScratch(scratch);
+            }
         } else {
             Blas.sgemm(rows, out, in, 1f, a.heap(), w.heapT(), false, b == null ? 0f : 1f, y);
         }
@@ -403,28 +408,43 @@ final class CpuBackend implements Backend {
         return heap(out, qt.shape.clone());
     }
 
-    /** This thread's off-heap scratch for widened float16 weights, grown as needed; freed on close. */
-    private Blas.Scratch weightScratch(int size) {
-        Blas.Scratch s = scratch.get();
-        if (s == null || s.size < size) {
-            if (s != null) {
-                scratches.remove(s);
-                s.close();
+    /** An off-heap buffer of at least {@code size} floats: an idle one if one is large enough, else a new one. */
+    private Blas.Scratch borrowScratch(int size) {
+        synchronized (idleScratch) {
+            if (closed) {
+                throw new CogVideoException("the cpu backend is closed");
             }
-            s = new Blas.Scratch(size);
-            scratch.set(s);
-            scratches.add(s);
+            for (int i = 0; i < idleScratch.size(); i++) {
+                if (idleScratch.get(i).size >= size) {
+                    return idleScratch.remove(i);
+                }
+            }
+            if (!idleScratch.isEmpty()) {
+                idleScratch.remove(0).close(); // too small: replace it, so idle buffers stay few
+            }
         }
-        return s;
+        return new Blas.Scratch(size);
     }
 
+    private void returnScratch(Blas.Scratch s) {
+        synchronized (idleScratch) {
+            if (closed) {
+                s.close();
+            } else {
+                idleScratch.add(s);
+            }
+        }
+    }
+
+    /** Frees the idle buffers and stops the worker threads; buffers in use are freed when their pass ends. */
     @Override
     public void close() {
-        threads.close();
-        for (Blas.Scratch s : scratches) {
-            s.close();
+        synchronized (idleScratch) {
+            closed = true;
+            idleScratch.forEach(Blas.Scratch::close);
+            idleScratch.clear();
         }
-        scratches.clear();
+        threads.close();
     }
 
     // ------------------------------------------------------------------ image operations (see CpuImageOps)

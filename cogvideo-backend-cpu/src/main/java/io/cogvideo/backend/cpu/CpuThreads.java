@@ -13,8 +13,8 @@ import java.util.function.IntConsumer;
  * in about a microsecond instead of the tens of microseconds a pool's park/unpark costs; between generations the
  * workers sleep.
  *
- * <p>One loop runs at a time; a loop started while another runs (another request on the same backend) or from inside
- * a loop runs on its calling thread alone.
+ * <p>One loop runs at a time; a loop started while another runs (another request on the same backend), from inside
+ * a loop, or after {@link #close()} runs on its calling thread alone. {@code close()} waits for a running loop.
  */
 final class CpuThreads {
     /** How long an idle worker spins before it parks. */
@@ -52,7 +52,14 @@ final class CpuThreads {
     void forRange(int from, int to, IntConsumer body) {
         int size = to - from;
         if (workers.length == 0 || size <= 1 || Thread.currentThread() instanceof WorkerThread || closed
-                || !busy.tryLock()) {
+                || busy.isHeldByCurrentThread() || !busy.tryLock()) {
+            for (int i = from; i < to; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        if (closed) { // closed after the check above: the workers may be gone
+            busy.unlock();
             for (int i = from; i < to; i++) {
                 body.accept(i);
             }
@@ -71,7 +78,7 @@ final class CpuThreads {
             }
             try {
                 runShare(0);
-            } catch (RuntimeException | Error e) {
+            } catch (Throwable e) {
                 failure.compareAndSet(null, e);
             }
             int spins = 0;
@@ -90,6 +97,9 @@ final class CpuThreads {
             if (t instanceof Error err) {
                 throw err;
             }
+            if (t != null) {
+                throw new IllegalStateException("a parallel loop failed", t);
+            }
         } finally {
             busy.unlock();
         }
@@ -103,8 +113,14 @@ final class CpuThreads {
         }
     }
 
+    /** Stops the workers once a running loop has finished; later loops run on their calling threads. */
     void close() {
-        closed = true;
+        busy.lock();
+        try {
+            closed = true;
+        } finally {
+            busy.unlock();
+        }
         for (Worker w : workers) {
             LockSupport.unpark(w.thread);
         }
@@ -146,7 +162,7 @@ final class CpuThreads {
                         if (share < groups) {
                             runShare(share);
                         }
-                    } catch (RuntimeException | Error e) {
+                    } catch (Throwable e) {
                         failure.compareAndSet(null, e);
                     } finally {
                         pending.decrementAndGet();

@@ -178,9 +178,10 @@ final class JavaKernels {
     }
 
     /**
-     * GELU, tanh form as the original ({@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}), written as
-     * {@code 0.5 (x + |x| (1 - e) / (1 + e))} with {@code e = exp(-2 |u|)}, so the exponential is of a non-positive
-     * argument ({@link #expNonPositive}); float32-accurate.
+     * GELU, tanh form as the original ({@code 0.5 x (1 + tanh(u))}, {@code u = sqrt(2/pi) (x + 0.044715 x^3)}),
+     * written without cancellation as {@code x / (1 + e)} for {@code x >= 0} and {@code x e / (1 + e)} for
+     * {@code x < 0}, with {@code e = exp(-2 |u|)} (a non-positive argument for {@link #expNonPositive});
+     * float32-accurate, also relatively in the negative tail.
      */
     static float[] gelu(float[] x, CpuThreads threads) {
         float[] y = new float[x.length];
@@ -202,7 +203,7 @@ final class JavaKernels {
                 for (int i = 0; i < len; i++) {
                     float v = x[c0 + i];
                     float t = e[i];
-                    y[c0 + i] = 0.5f * (v + Math.abs(v) * ((1f - t) / (1f + t)));
+                    y[c0 + i] = (v >= 0f ? v : v * t) / (1f + t);
                 }
             }
         });
@@ -278,6 +279,9 @@ final class JavaKernels {
               for (int job = jobs * part / parts; job < jobs * (part + 1) / parts; job++) {
                 int b = job / heads;
                 int h = job % heads;
+                if (visible == 0) {
+                    continue; // a row that sees no key gives zeros (as CpuAttention and the CUDA kernels)
+                }
                 float[] scores = new float[visible];
                 int hq = (b * nq + row) * width + h * d;
                 int kb = b * kRows * width;

@@ -83,16 +83,18 @@ final class CpuImageOps {
         int k = c * kh * kw;
         int plane = ho * wo;
         float[] out = new float[Math.multiplyExact(Math.multiplyExact(n, o), plane)];
-        INDArray wm = w.nd().reshape('c', o, k);
+        // GEMMs through OpenBLAS on heap arrays (ND4J arrays here would be freed only by the garbage collector)
+        float[] wm = w.heap(); // [o, k]
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padTop == 0 && padBottom == 0 && padLeft == 0
                 && padRight == 0;
-        float[] src = pointwise ? null : x.heap();
-        INDArray xAll = pointwise ? x.nd().reshape('c', n, c, (long) h * wd) : null;
+        float[] src = x.heap();
         int band = Math.max(1, Math.min(ho, IM2COL_LIMIT / Math.max(1, k * wo)));
         for (int in = 0; in < n; in++) {
             if (pointwise) {
-                INDArray res = wm.mmul(xAll.slice(in));
-                System.arraycopy(cOrder(res), 0, out, in * o * plane, o * plane);
+                float[] xin = Arrays.copyOfRange(src, in * c * plane, (in + 1) * c * plane); // [c, h*w]
+                float[] res = new float[o * plane];
+                Blas.sgemm(false, false, o, plane, c, 1f, wm, xin, 0f, res);
+                System.arraycopy(res, 0, out, in * o * plane, o * plane);
                 continue;
             }
             for (int oy0 = 0; oy0 < ho; oy0 += band) {
@@ -100,8 +102,8 @@ final class CpuImageOps {
                 int cols = rows * wo;
                 float[] col = new float[k * cols];
                 im2col(src, in, c, h, wd, kh, kw, stride, padTop, padLeft, oy0, rows, wo, col);
-                INDArray res = wm.mmul(Nd4j.create(col, new long[] {k, cols}, 'c'));
-                float[] r = cOrder(res);
+                float[] r = new float[o * cols];
+                Blas.sgemm(false, false, o, cols, k, 1f, wm, col, 0f, r);
                 for (int oc = 0; oc < o; oc++) {
                     System.arraycopy(r, oc * cols, out, (in * o + oc) * plane + oy0 * wo, cols);
                 }
@@ -281,12 +283,16 @@ final class CpuImageOps {
         int c = s[1];
         int p = s[2] * s[3];
         float scale = (float) Math.pow(c, -0.5);
-        INDArray qa = q.nd().reshape('c', n, c, p);
-        INDArray ka = k.nd().reshape('c', n, c, p);
-        INDArray va = v.nd().reshape('c', n, c, p);
+        float[] qs = q.heap();
+        float[] ks = k.heap();
+        float[] vs = v.heap();
         float[] out = new float[n * c * p];
         for (int in = 0; in < n; in++) {
-            float[] w = cOrder(qa.slice(in).transpose().mmul(ka.slice(in))); // [p (query), p (key)]
+            float[] qi = Arrays.copyOfRange(qs, in * c * p, (in + 1) * c * p); // [c, p]
+            float[] ki = Arrays.copyOfRange(ks, in * c * p, (in + 1) * c * p);
+            float[] vi = Arrays.copyOfRange(vs, in * c * p, (in + 1) * c * p);
+            float[] w = new float[p * p];
+            Blas.sgemm(true, false, p, p, c, 1f, qi, ki, 0f, w); // [p (query), p (key)] = qᵀ k
             for (int i = 0; i < p; i++) {
                 int row = i * p;
                 float max = Float.NEGATIVE_INFINITY;
@@ -308,9 +314,9 @@ final class CpuImageOps {
                     w[row + j] *= inv;
                 }
             }
-            INDArray probs = Nd4j.create(w, new long[] {p, p}, 'c');
-            INDArray res = va.slice(in).mmul(probs.transpose()); // [c, p]
-            System.arraycopy(cOrder(res), 0, out, in * c * p, c * p);
+            float[] res = new float[c * p];
+            Blas.sgemm(false, true, c, p, p, 1f, vi, w, 0f, res); // [c, p] = v probsᵀ
+            System.arraycopy(res, 0, out, in * c * p, c * p);
         }
         return new CpuTensor(s.clone(), out);
     }

@@ -14,20 +14,6 @@ final class Blas {
     }
 
     /**
-     * {@code c[m, n] = alpha * a[m, k] · op(b) + beta * c}, all row-major; {@code op(b)} is {@code b[k, n]} or, with
-     * {@code transB}, the transpose of {@code b[n, k]}.
-     */
-    static void sgemm(int m, int n, int k, float alpha, float[] a, float[] b, boolean transB, float beta, float[] c) {
-        if (a.length != m * k || b.length != k * n || c.length != m * n) {
-            throw new IllegalArgumentException("sgemm " + m + "x" + n + "x" + k + ": operand sizes " + a.length + ", "
-                    + b.length + ", " + c.length);
-        }
-        openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
-                transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a, k, b,
-                transB ? k : n, beta, c, n);
-    }
-
-    /**
      * {@code c[m, n] = alpha * op(a) · op(b) + beta * c} on heap arrays, all row-major: {@code op(a)} is {@code a[m, k]}
      * or, with {@code transA}, the transpose of {@code a[k, m]}; {@code op(b)} is {@code b[k, n]} or, with
      * {@code transB}, the transpose of {@code b[n, k]}.

@@ -78,10 +78,8 @@ final class CpuAttention {
         float[] bias = blk.bias;
         float[] keep = blk.keep;
         int[] ends = blk.ends;
-        int parts = (long) rows * cols >= (1 << 15) ? Math.min(rows, threads.count() * 4) : 1;
-        threads.forRange(0, parts, part -> {
-            int r0 = (int) ((long) rows * part / parts);
-            int r1 = (int) ((long) rows * (part + 1) / parts);
+        int parts = (long) rows * cols >= (1 << 15) ? threads.count() * 4 : 1;
+        threads.forParts(rows, parts, (r0, r1) -> {
             float[] x = new float[cols];
             int[] m = new int[cols];
             float[] t = new float[cols];

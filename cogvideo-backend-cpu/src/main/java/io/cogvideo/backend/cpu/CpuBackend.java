@@ -181,22 +181,14 @@ final class CpuBackend implements Backend {
             return heap(JavaKernels.linearT(a.heap(), rows, in, wt, out, b, threads), shape);
         }
         // the uncached pass: one GEMM
-        float[] y = new float[rows * out];
-        if (b != null) {
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(b, 0, y, r * out, out);
-            }
-        }
+        float[] y = JavaKernels.biasRows(b, rows, out);
         if (w.isHalf()) {
             // a float16 weight is widened into a reused off-heap buffer for this call, never kept as float32
             short[] h = w.halfT();
             Blas.Scratch scratch = borrowScratch(h.length);
             try {
                 int n = h.length;
-                int parts = Math.max(1, Math.min(threads.count() * 4, n >> 16));
-                threads.forRange(0, parts, p -> {
-                    int from = (int) ((long) n * p / parts);
-                    int to = (int) ((long) n * (p + 1) / parts);
+                threads.forParts(n, Math.max(1, Math.min(threads.count() * 4, n >> 16)), (from, to) -> {
                     float[] chunk = new float[Math.min(to - from, 1 << 16)];
                     for (int at = from; at < to; at += chunk.length) {
                         int len = Math.min(chunk.length, to - at);
@@ -209,7 +201,7 @@ final class CpuBackend implements Backend {
                 returnScratch(scratch);
             }
         } else {
-            Blas.sgemm(rows, out, in, 1f, a.heap(), w.heapT(), false, b == null ? 0f : 1f, y);
+            Blas.sgemm(false, false, rows, out, in, 1f, a.heap(), w.heapT(), b == null ? 0f : 1f, y);
         }
         return heap(y, shape);
     }

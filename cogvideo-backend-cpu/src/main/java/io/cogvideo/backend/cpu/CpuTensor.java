@@ -32,16 +32,6 @@ final class CpuTensor implements Tensor {
         this.storage = DType.FLOAT32;
     }
 
-    CpuTensor(INDArray nd) {
-        long[] s = nd.shape();
-        this.shape = new int[s.length];
-        for (int i = 0; i < s.length; i++) {
-            shape[i] = Math.toIntExact(s[i]);
-        }
-        this.nd = nd;
-        this.storage = DType.FLOAT32;
-    }
-
     /** A float16 tensor, row-major ({@code transposed == false}) or, for 2-D, as its transpose. */
     CpuTensor(int[] shape, short[] values, boolean transposed) {
         this.shape = shape;
@@ -76,8 +66,6 @@ final class CpuTensor implements Tensor {
                         short[] s = half();
                         h = new float[s.length];
                         Fp16.toFloats(s, 0, h, 0, s.length);
-                    } else if (nd != null) {
-                        h = nd.dup('c').data().asFloat();
                     } else {
                         h = transpose(heapT, shape[1], shape[0], null);
                     }

@@ -105,6 +105,20 @@ final class CpuThreads {
         }
     }
 
+    /** A contiguous range {@code [from, to)} of a split loop. */
+    interface Range {
+        void run(int from, int to);
+    }
+
+    /**
+     * Splits {@code [0, n)} into {@code parts} contiguous ranges of near-equal length and runs {@code body} on each
+     * (through {@link #forRange}); {@code parts} is capped at {@code n}.
+     */
+    void forParts(int n, int parts, Range body) {
+        int p = Math.max(1, Math.min(parts, n));
+        forRange(0, p, part -> body.run((int) ((long) n * part / p), (int) ((long) n * (part + 1) / p)));
+    }
+
     private void runShare(int g) {
         int a = from + (int) ((long) n * g / groups);
         int b = from + (int) ((long) n * (g + 1) / groups);

@@ -20,12 +20,7 @@ final class JavaKernels {
      * threads when the work is large.
      */
     static float[] linearT(float[] x, int rows, int in, Object w, int out, float[] b, CpuThreads threads) {
-        float[] y = new float[rows * out];
-        if (b != null) {
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(b, 0, y, r * out, out);
-            }
-        }
+        float[] y = biasRows(b, rows, out);
         int chunks = (long) in * out >= (1L << 16) ? threads.count() : 1;
         int step = ((out + chunks - 1) / chunks + 15) / 16 * 16;
         threads.forRange(0, (out + step - 1) / step, chunk -> {
@@ -37,6 +32,17 @@ final class JavaKernels {
                 linearTChunk(x, rows, in, (float[]) w, out, y, o0, o1);
             }
         });
+        return y;
+    }
+
+    /** A new [rows, out] array with every row set to {@code b} (zeros when {@code b} is null). */
+    static float[] biasRows(float[] b, int rows, int out) {
+        float[] y = new float[rows * out];
+        if (b != null) {
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(b, 0, y, r * out, out);
+            }
+        }
         return y;
     }
 
@@ -150,10 +156,8 @@ final class JavaKernels {
     static float[] layerNorm(float[] x, int h, float[] g, float[] b, float eps, CpuThreads threads) {
         float[] y = new float[x.length];
         int rows = x.length / h;
-        int parts = x.length >= (1 << 16) ? Math.min(rows, threads.count() * 4) : 1;
-        threads.forRange(0, parts, part -> {
-            int r0 = (int) ((long) rows * part / parts);
-            int r1 = (int) ((long) rows * (part + 1) / parts);
+        int parts = x.length >= (1 << 16) ? threads.count() * 4 : 1;
+        threads.forParts(rows, parts, (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 int o = r * h;
                 double mean = 0;
@@ -187,9 +191,7 @@ final class JavaKernels {
         float[] y = new float[x.length];
         int n = x.length;
         int parts = n >= (1 << 16) ? threads.count() * 4 : 1;
-        threads.forRange(0, parts, part -> {
-            int i0 = (int) ((long) n * part / parts);
-            int i1 = (int) ((long) n * (part + 1) / parts);
+        threads.forParts(n, parts, (i0, i1) -> {
             float[] e = new float[EXP_CHUNK];
             int[] m = new int[EXP_CHUNK];
             float[] r = new float[EXP_CHUNK];
@@ -274,9 +276,8 @@ final class JavaKernels {
             final int row = qi;
             boolean parallel = (long) batch * heads * visible * d >= (1L << 17);
             int jobs = batch * heads;
-            int parts = parallel ? Math.min(jobs, threads.count()) : 1;
-            threads.forRange(0, parts, part -> {
-              for (int job = jobs * part / parts; job < jobs * (part + 1) / parts; job++) {
+            threads.forParts(jobs, parallel ? threads.count() : 1, (j0, j1) -> {
+              for (int job = j0; job < j1; job++) {
                 int b = job / heads;
                 int h = job % heads;
                 if (visible == 0) {

@@ -9,6 +9,10 @@ import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.model.DsrModel;
 import io.cogvideo.generation.SuperResolution;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.LocalAttention;
+import io.cogvideo.spi.OpPacks;
+import io.cogvideo.spi.VqVaeOps;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +29,14 @@ final class ModelLoading {
     static CogVideoPipeline pipeline(Backend backend, Path stage1Dir, Path stage2Dir, Path textTokenizer,
             Path imageTokenizer, Path clusterTable, Path superResolutionDir, PromptEncoder encoder,
             ImageDecoder decoder) {
+        // every capability the configured pipeline needs, before any weight is read
+        OpPacks.require(backend, FusedAttention.class, "the CogVideo transformer");
+        if (decoder == null && imageTokenizer != null) {
+            OpPacks.require(backend, VqVaeOps.class, "decoding frames to pixels (an image tokenizer was given)");
+        }
+        if (superResolutionDir != null) {
+            OpPacks.require(backend, LocalAttention.class, "super-resolution (a super-resolution model was given)");
+        }
         long t0 = System.nanoTime();
         CogVideoModel stage1 = CogVideoModel.load(stage1Dir, backend);
         CogVideoModel stage2 = stage2Dir == null || stage2Dir.equals(stage1Dir) ? stage1

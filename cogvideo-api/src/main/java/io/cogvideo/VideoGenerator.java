@@ -256,8 +256,7 @@ public final class VideoGenerator implements AutoCloseable {
             if (modelDir == null) {
                 throw new CogVideoException("no model: call modelDir(...) with a CogVideo checkpoint folder");
             }
-            BackendProvider provider = Backends.select(backendName);
-            Backend backend = provider.create(new BackendOptions(threads, null));
+            Backend backend = Backends.create(backendName, new BackendOptions(threads, null));
             try {
                 CogVideoPipeline pipeline = ModelLoading.pipeline(backend, modelDir, stage2ModelDir, textTokenizer,
                         imageTokenizer, clusterTable, superResolutionDir, promptEncoder, imageDecoder);

@@ -2,6 +2,7 @@ package io.cogvideo.model;
 
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.WeightUse;
 import java.util.List;
 
 /**
@@ -31,22 +32,22 @@ public record Block(
     static Block load(WeightSource src, Backend backend, int i, int h) {
         String p = "transformer.layers." + i + ".";
         return new Block(
-                backend.upload(src.require(p + "input_layernorm.weight", h)),
-                backend.upload(src.require(p + "input_layernorm.bias", h)),
-                backend.prepareLinear(backend.upload(src.require(p + "attention.query_key_value.weight", 3 * h, h))),
-                backend.upload(src.require(p + "attention.query_key_value.bias", 3 * h)),
-                backend.prepareLinear(backend.upload(src.require(p + "attention.dense.weight", h, h))),
-                backend.upload(src.require(p + "attention.dense.bias", h)),
-                backend.upload(src.require(p + "third_layernorm.weight", h)),
-                backend.upload(src.require(p + "third_layernorm.bias", h)),
-                backend.upload(src.require(p + "post_attention_layernorm.weight", h)),
-                backend.upload(src.require(p + "post_attention_layernorm.bias", h)),
-                backend.prepareLinear(backend.upload(src.require(p + "mlp.dense_h_to_4h.weight", 4 * h, h))),
-                backend.upload(src.require(p + "mlp.dense_h_to_4h.bias", 4 * h)),
-                backend.prepareLinear(backend.upload(src.require(p + "mlp.dense_4h_to_h.weight", h, 4 * h))),
-                backend.upload(src.require(p + "mlp.dense_4h_to_h.bias", h)),
-                backend.upload(src.require(p + "fourth_layernorm.weight", h)),
-                backend.upload(src.require(p + "fourth_layernorm.bias", h)));
+                backend.upload(src.require(p + "input_layernorm.weight", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "input_layernorm.bias", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "attention.query_key_value.weight", 3 * h, h), WeightUse.LINEAR),
+                backend.upload(src.require(p + "attention.query_key_value.bias", 3 * h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "attention.dense.weight", h, h), WeightUse.LINEAR),
+                backend.upload(src.require(p + "attention.dense.bias", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "third_layernorm.weight", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "third_layernorm.bias", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "post_attention_layernorm.weight", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "post_attention_layernorm.bias", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "mlp.dense_h_to_4h.weight", 4 * h, h), WeightUse.LINEAR),
+                backend.upload(src.require(p + "mlp.dense_h_to_4h.bias", 4 * h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "mlp.dense_4h_to_h.weight", h, 4 * h), WeightUse.LINEAR),
+                backend.upload(src.require(p + "mlp.dense_4h_to_h.bias", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "fourth_layernorm.weight", h), WeightUse.GENERAL),
+                backend.upload(src.require(p + "fourth_layernorm.bias", h), WeightUse.GENERAL));
     }
 
     List<Tensor> all() {
@@ -55,24 +56,17 @@ public record Block(
     }
 
     /**
-     * The sandwich tail of a layer: {@code x + LN3(attnOut)}, then {@code + LN4(W2 gelu(W1 LN_post(x)))}.
-     * Closes {@code x} and {@code attnOut}.
+     * The sandwich tail of a layer: {@code x + LN3(attnOut)}, then {@code + LN4(W2 gelu(W1 LN_post(x)))}. The
+     * intermediates are temporaries of the caller's {@link io.cogvideo.spi.TensorScope}; the two widest are freed
+     * as soon as they are used.
      */
     Tensor residualTail(Backend backend, Tensor x, Tensor attnOut, float eps) {
-        Tensor o3 = backend.layerNorm(attnOut, thirdNormW, thirdNormB, eps);
-        Tensor x1 = backend.add(x, o3);
-        attnOut.close();
-        o3.close();
-        x.close();
-        Tensor m = backend.layerNorm(x1, postNormW, postNormB, eps);
-        Tensor hid = backend.linear(m, fcInW, fcInB); // [B, n, 4h]
+        Tensor x1 = backend.add(x, backend.layerNorm(attnOut, thirdNormW, thirdNormB, eps));
+        Tensor hid = backend.linear(backend.layerNorm(x1, postNormW, postNormB, eps), fcInW, fcInB); // [B, n, 4h]
         Tensor act = backend.gelu(hid);
+        hid.close();
         Tensor m2 = backend.linear(act, fcOutW, fcOutB);
-        Tensor m3 = backend.layerNorm(m2, fourthNormW, fourthNormB, eps);
-        Tensor x2 = backend.add(x1, m3);
-        for (Tensor t : new Tensor[] {m, hid, act, m2, m3, x1}) {
-            t.close();
-        }
-        return x2;
+        act.close();
+        return backend.add(x1, backend.layerNorm(m2, fourthNormW, fourthNormB, eps));
     }
 }

@@ -4,9 +4,11 @@ import io.cogvideo.CogVideoException;
 import io.cogvideo.checkpoint.SatCheckpoint;
 import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.spi.AttentionMask;
-import io.cogvideo.spi.AttentionMask.Scope;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.OpPacks;
 import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.TensorScope;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,11 +35,17 @@ public final class CogVideoModel {
     private final CogVideoConfig config;
     private final CogVideoWeights weights;
     private final Backend backend;
+    private final FusedAttention attn;
 
+    /**
+     * @param backend the backend the weights live on (a {@link io.cogvideo.spi.CheckedBackend})
+     * @throws CogVideoException if the backend lacks the {@link FusedAttention} pack
+     */
     public CogVideoModel(CogVideoConfig config, CogVideoWeights weights, Backend backend) {
         this.config = config;
         this.weights = weights;
         this.backend = backend;
+        this.attn = OpPacks.require(backend, FusedAttention.class, "the CogVideo transformer");
     }
 
     /**
@@ -45,6 +53,7 @@ public final class CogVideoModel {
      * safetensors) onto a backend, checking every tensor's shape against the config.
      */
     public static CogVideoModel load(Path checkpointDir, Backend backend) {
+        OpPacks.require(backend, FusedAttention.class, "the CogVideo transformer");
         try (SatCheckpoint ckpt = SatCheckpoint.open(checkpointDir)) {
             CogVideoConfig config = CogVideoConfig.fromSatConfig(ckpt.config());
             StateDict sd = ckpt.stateDict();
@@ -107,59 +116,66 @@ public final class CogVideoModel {
                     + frameTokens / L);
         }
         SequenceOptions o = state.options;
-        Tensor x = embed(tokens, positions); // [B, n, h]
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = embed(tokens, positions); // [B, n, h]
+            AttentionMask baseMask = AttentionMask.spatialPrefill(config.numHeads(), T, config.frameGrid(),
+                    o.textBoost(), o.stage() == 1);
+            for (int i = 0; i < config.numLayers(); i++) {
+                x = prefillLayer(state, i, x, baseMask, frameTokens);
+            }
+            Tensor logits = logits(x, logitRows);
+            updatePrefilled(state, n, frameTokens);
+            return scope.keep(logits);
+        }
+    }
 
-        // Spatial channel, uncached: text sees text; a frame token sees text + its own frame
-        // (causal in stage 1, full among the given frames of stage 2). The text boost applies here only.
-        AttentionMask baseMask = new AttentionMask(config.numHeads(), T, 0, o.textBoost(), true, 0, 0, L,
-                config.frameGrid(), Scope.OWN_FRAME, o.stage() == 1, 0, 0, false);
-        for (int i = 0; i < config.numLayers(); i++) {
-            CogVideoWeights.Layer w = weights.layers().get(i);
+    /** One layer of the uncached pass: fills layer {@code i}'s caches and returns the layer output. */
+    private Tensor prefillLayer(InferenceState state, int i, Tensor x, AttentionMask baseMask, int frameTokens) {
+        final int T = state.textLength;
+        final int n = x.dim(1);
+        final int h = config.hiddenSize();
+        SequenceOptions o = state.options;
+        CogVideoWeights.Layer w = weights.layers().get(i);
+        try (TensorScope scope = TensorScope.open()) {
+            scope.adopt(x);
             Tensor a = backend.layerNorm(x, w.block().inputNormW(), w.block().inputNormB(), config.layerNormEps());
             Tensor qkv = backend.linear(a, w.block().qkvW(), w.block().qkvB()); // [B, n, 3h]: Q | K | V
             Tensor q = backend.slice(qkv, 2, 0, h);
             Tensor k = backend.slice(qkv, 2, h, h);
             Tensor v = backend.slice(qkv, 2, 2 * h, h);
-            qkv.close();
+            qkv.close(); // large in a long prefix: free it early (the scope would only free it at the layer's end)
             // The base cache keeps all rows, or (limited) the text only: the prefix ends on a frame boundary.
             int keep = o.limitedBaseCache() ? T : n;
             writeRows(state.baseK.get(i), k, keep);
             writeRows(state.baseV.get(i), v, keep);
-            Tensor ctx = backend.attention(q, k, v, n, baseMask); // [B, n, h]
-            Tensor base = backend.linear(ctx, w.block().denseW(), w.block().denseB());
-            close(q, k, v, ctx);
-            Tensor out;
-            if (o.imageMode()) {
-                out = base;
-            } else {
+            Tensor ctx = attn.attention(q, k, v, n, baseMask); // [B, n, h]
+            Tensor out = backend.linear(ctx, w.block().denseW(), w.block().denseB());
+            if (!o.imageMode()) {
                 Tensor pqkv = backend.linear(a, w.plusQkvW(), w.plusQkvB()); // [B, n, 3h]
                 Tensor pk = backend.slice(pqkv, 2, h, h);
                 Tensor pv = backend.slice(pqkv, 2, 2 * h, h);
                 writeRows(state.plusK.get(i), pk, n);
                 writeRows(state.plusV.get(i), pv, n);
-                if (frameTokens == 0) {
-                    out = base;
-                } else {
-                    Tensor framesQkv = backend.slice(pqkv, 1, T, frameTokens);
-                    Tensor pq = backend.slice(framesQkv, 2, 0, h); // [B, frameTokens, h]
-                    Tensor pctx = backend.attention(pq, pk, pv, n, plusMaskPrefill(T, i, o));
+                if (frameTokens > 0) {
+                    Tensor pq = backend.slice(backend.slice(pqkv, 1, T, frameTokens), 2, 0, h); // [B, frames, h]
+                    Tensor pctx = attn.attention(pq, pk, pv, n, plusMaskPrefill(T, i, o));
                     Tensor plus = backend.linear(pctx, w.plusDenseW(), w.plusDenseB());
-                    Tensor textOut = backend.slice(base, 1, 0, T);
-                    Tensor frameBase = backend.slice(base, 1, T, frameTokens);
-                    Tensor mixed = backend.channelMix(frameBase, plus, w.mixLogits());
-                    out = backend.concat(1, textOut, mixed);
-                    close(framesQkv, pq, pctx, plus, textOut, frameBase, mixed, base);
+                    // text rows keep the base channel; frame rows mix both
+                    Tensor mixed = attn.channelMix(backend.slice(out, 1, T, frameTokens), plus, w.mixLogits());
+                    out = backend.concat(1, backend.slice(out, 1, 0, T), mixed);
                 }
-                close(pqkv, pk, pv);
             }
-            x = w.block().residualTail(backend, x, out, config.layerNormEps());
-            a.close();
+            return scope.keep(w.block().residualTail(backend, x, out, config.layerNormEps()));
         }
+    }
+
+    private static void updatePrefilled(InferenceState state, int n, int frameTokens) {
+        SequenceOptions o = state.options;
+        final int T = state.textLength;
         state.baseLength = o.limitedBaseCache() ? T : n;
         state.baseFrameStart = o.limitedBaseCache() ? frameTokens : 0;
         state.plusLength = o.imageMode() ? 0 : n;
         state.nextIndex = n;
-        return logits(x, logitRows);
     }
 
     /**
@@ -172,7 +188,6 @@ public final class CogVideoModel {
         state.checkOpen();
         final int T = state.textLength;
         final int L = config.frameLength();
-        final int h = config.hiddenSize();
         SequenceOptions o = state.options;
         if (tokens.length != state.batch) {
             throw new CogVideoException("step: " + tokens.length + " tokens for a state of batch " + state.batch);
@@ -192,77 +207,74 @@ public final class CogVideoModel {
         for (int b = 0; b < tokens.length; b++) {
             ids[b] = new int[] {tokens[b]};
         }
-        Tensor x = embed(ids, new int[] {position}); // [B, 1, h]
-        AttentionMask baseMask = new AttentionMask(config.numHeads(), T, 0, o.textBoost(), false, p,
-                state.baseFrameStart, L, config.frameGrid(), Scope.OWN_FRAME, true, 0, 0, false);
-        for (int i = 0; i < config.numLayers(); i++) {
-            CogVideoWeights.Layer w = weights.layers().get(i);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = embed(ids, new int[] {position}); // [B, 1, h]
+            AttentionMask baseMask = AttentionMask.spatialStep(config.numHeads(), T, config.frameGrid(),
+                    o.textBoost(), p, state.baseFrameStart);
+            for (int i = 0; i < config.numLayers(); i++) {
+                x = stepLayer(state, i, x, baseMask, p);
+            }
+            Tensor logits = logits(x, null);
+            advance(state);
+            return scope.keep(logits);
+        }
+    }
+
+    /** One layer of a cached step at frame-space position {@code p}. */
+    private Tensor stepLayer(InferenceState state, int i, Tensor x, AttentionMask baseMask, int p) {
+        final int h = config.hiddenSize();
+        SequenceOptions o = state.options;
+        CogVideoWeights.Layer w = weights.layers().get(i);
+        try (TensorScope scope = TensorScope.open()) {
+            scope.adopt(x);
             Tensor a = backend.layerNorm(x, w.block().inputNormW(), w.block().inputNormB(), config.layerNormEps());
             Tensor qkv = backend.linear(a, w.block().qkvW(), w.block().qkvB()); // [B, 1, 3h]
-            Tensor q = backend.slice(qkv, 2, 0, h);
-            Tensor k = backend.slice(qkv, 2, h, h);
-            Tensor v = backend.slice(qkv, 2, 2 * h, h);
-            backend.write(state.baseK.get(i), 1, state.baseLength, k);
-            backend.write(state.baseV.get(i), 1, state.baseLength, v);
-            Tensor ctx = backend.attention(q, state.baseK.get(i), state.baseV.get(i), state.baseLength + 1, baseMask);
+            backend.write(state.baseK.get(i), 1, state.baseLength, backend.slice(qkv, 2, h, h));
+            backend.write(state.baseV.get(i), 1, state.baseLength, backend.slice(qkv, 2, 2 * h, h));
+            Tensor ctx = attn.attention(backend.slice(qkv, 2, 0, h), state.baseK.get(i), state.baseV.get(i),
+                    state.baseLength + 1, baseMask);
             Tensor out = backend.linear(ctx, w.block().denseW(), w.block().denseB());
-            close(qkv, q, k, v, ctx);
             if (!o.imageMode()) {
                 Tensor pqkv = backend.linear(a, w.plusQkvW(), w.plusQkvB());
-                Tensor pq = backend.slice(pqkv, 2, 0, h);
-                Tensor pk = backend.slice(pqkv, 2, h, h);
-                Tensor pv = backend.slice(pqkv, 2, 2 * h, h);
-                backend.write(state.plusK.get(i), 1, state.plusLength, pk);
-                backend.write(state.plusV.get(i), 1, state.plusLength, pv);
-                Tensor pctx = backend.attention(pq, state.plusK.get(i), state.plusV.get(i), state.plusLength + 1,
-                        plusMaskStep(T, i, p, o));
+                backend.write(state.plusK.get(i), 1, state.plusLength, backend.slice(pqkv, 2, h, h));
+                backend.write(state.plusV.get(i), 1, state.plusLength, backend.slice(pqkv, 2, 2 * h, h));
+                Tensor pctx = attn.attention(backend.slice(pqkv, 2, 0, h), state.plusK.get(i), state.plusV.get(i),
+                        state.plusLength + 1, plusMaskStep(state.textLength, i, p, o));
                 Tensor plus = backend.linear(pctx, w.plusDenseW(), w.plusDenseB());
-                Tensor mixed = backend.channelMix(out, plus, w.mixLogits());
-                close(pqkv, pq, pk, pv, pctx, plus, out);
-                out = mixed;
+                out = attn.channelMix(out, plus, w.mixLogits());
             }
-            x = w.block().residualTail(backend, x, out, config.layerNormEps());
-            a.close();
+            return scope.keep(w.block().residualTail(backend, x, out, config.layerNormEps()));
         }
+    }
+
+    private static void advance(InferenceState state) {
         state.baseLength++;
-        if (!o.imageMode()) {
+        if (!state.options.imageMode()) {
             state.plusLength++;
         }
         state.nextIndex++;
-        return logits(x, null);
     }
 
     /** Temporal channel of the uncached pass: no text boost (as the original). */
     private AttentionMask plusMaskPrefill(int T, int layer, SequenceOptions o) {
-        int L = config.frameLength();
         if (o.stage() == 1) {
-            // FullAttentionMixin: causal over the flattened frames, plus all text.
-            return new AttentionMask(config.numHeads(), T, 0, 0f, false, 0, 0, L, config.frameGrid(),
-                    Scope.ALL_FRAMES, true, 0, 0, false);
+            return AttentionMask.stage1PlusPrefill(config.numHeads(), T, config.frameGrid());
         }
-        // WindowAttentionMixin, stage 2, uncached: the given frames see each other inside windows; odd layers roll
-        // the grid by windowSize/2 and — as in the original NAR code — apply no region mask (windows wrap around).
-        int shift = layer % 2 == 1 ? o.windowSize() / 2 : 0;
-        return new AttentionMask(config.numHeads(), T, 0, 0f, false, 0, 0, L, config.frameGrid(), Scope.WINDOW,
-                false, o.windowSize(), shift, true);
+        return AttentionMask.stage2WindowPrefill(config.numHeads(), T, config.frameGrid(), o.windowSize(),
+                layer % 2 == 1);
     }
 
     /** Temporal channel of a cached step at frame-space position {@code p}: text boost applies. */
     private AttentionMask plusMaskStep(int T, int layer, int p, SequenceOptions o) {
-        int L = config.frameLength();
         if (o.stage() == 1) {
-            return new AttentionMask(config.numHeads(), T, 0, o.textBoost(), false, p, 0, L, config.frameGrid(),
-                    Scope.ALL_FRAMES, true, 0, 0, false);
+            return AttentionMask.stage1PlusStep(config.numHeads(), T, config.frameGrid(), o.textBoost(), p);
         }
-        // Cached stage-2 steps clip shifted windows at the frame border (the Swin region mask).
-        int shift = layer % 2 == 1 ? o.windowSize() / 2 : 0;
-        return new AttentionMask(config.numHeads(), T, 0, o.textBoost(), false, p, 0, L, config.frameGrid(),
-                Scope.WINDOW, true, o.windowSize(), shift, false);
+        return AttentionMask.stage2WindowStep(config.numHeads(), T, config.frameGrid(), o.textBoost(), p,
+                o.windowSize(), layer % 2 == 1);
     }
 
     private Tensor logits(Tensor x, int[] rows) {
         Tensor xf = backend.layerNorm(x, weights.finalNormWeight(), weights.finalNormBias(), config.layerNormEps());
-        x.close();
         Tensor sel = xf;
         if (rows != null) {
             int n = xf.dim(1);
@@ -274,11 +286,8 @@ public final class CogVideoModel {
                 parts.add(backend.slice(xf, 1, r, 1));
             }
             sel = parts.size() == 1 ? parts.get(0) : backend.concat(1, parts.toArray(new Tensor[0]));
-            xf.close();
         }
-        Tensor logits = backend.linear(sel, weights.imageHead(), null);
-        sel.close();
-        return logits;
+        return backend.linear(sel, weights.imageHead(), null);
     }
 
     /** Word plus position embeddings; positions below 512 + frameLength use the base table, the rest the extra one. */
@@ -324,30 +333,10 @@ public final class CogVideoModel {
             i = j;
         }
         Tensor pos = parts.size() == 1 ? parts.get(0) : backend.concat(1, parts.toArray(new Tensor[0]));
-        Tensor x = backend.add(word, pos);
-        word.close();
-        pos.close();
-        if (parts.size() > 1) {
-            parts.forEach(Tensor::close);
-        }
-        return x;
+        return backend.add(word, pos);
     }
 
     private void writeRows(Tensor cache, Tensor src, int rows) {
-        if (rows == src.dim(1)) {
-            backend.write(cache, 1, 0, src);
-        } else {
-            try (Tensor part = backend.slice(src, 1, 0, rows)) {
-                backend.write(cache, 1, 0, part);
-            }
-        }
-    }
-
-    private static void close(Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t != null) {
-                t.close();
-            }
-        }
+        backend.write(cache, 1, 0, rows == src.dim(1) ? src : backend.slice(src, 1, 0, rows));
     }
 }

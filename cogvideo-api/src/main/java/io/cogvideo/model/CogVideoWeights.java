@@ -2,6 +2,8 @@ package io.cogvideo.model;
 
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.TensorData;
+import io.cogvideo.spi.WeightUse;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,26 +52,27 @@ public record CogVideoWeights(
     /** Loads and shape-checks every tensor of a CogVideo stage checkpoint onto {@code backend}. */
     public static CogVideoWeights load(CogVideoConfig c, WeightSource src, Backend backend) {
         int h = c.hiddenSize();
-        Tensor word = backend.upload(src.require("transformer.word_embeddings.weight", c.vocabSize(), h));
+        TensorData wordData = src.require("transformer.word_embeddings.weight", c.vocabSize(), h);
+        Tensor word = backend.upload(wordData, WeightUse.GENERAL);
         // the tied output head: a backend may keep a re-laid-out copy of these rows (the rows stay for the lookup)
-        Tensor head = backend.prepareLinear(backend.slice(word, 0, 0, c.imageVocabSize()));
-        Tensor pos = backend.upload(src.require("transformer.position_embeddings.weight", c.maxSequenceLength(), h));
+        Tensor head = backend.upload(wordData.rows(0, c.imageVocabSize()), WeightUse.LINEAR);
+        Tensor pos = backend.upload(src.require("transformer.position_embeddings.weight", c.maxSequenceLength(), h), WeightUse.GENERAL);
         Tensor extra = backend.upload(src.require("mixins.extra_position_embedding.position_embeddings.weight",
-                c.additionalSeqLen(), h));
+                c.additionalSeqLen(), h), WeightUse.GENERAL);
         List<Layer> layers = new ArrayList<>(c.numLayers());
         for (int i = 0; i < c.numLayers(); i++) {
             String plus = "mixins.attention_plus.";
             layers.add(new Layer(
                     Block.load(src, backend, i, h),
-                    backend.prepareLinear(backend.upload(src.require(plus + "query_key_value." + i + ".weight", 3 * h, h))),
-                    backend.upload(src.require(plus + "query_key_value." + i + ".bias", 3 * h)),
-                    backend.prepareLinear(backend.upload(src.require(plus + "dense." + i + ".weight", h, h))),
-                    backend.upload(src.require(plus + "dense." + i + ".bias", h)),
-                    backend.upload(src.require(plus + "attn_distribution." + i, h))));
+                    backend.upload(src.require(plus + "query_key_value." + i + ".weight", 3 * h, h), WeightUse.LINEAR),
+                    backend.upload(src.require(plus + "query_key_value." + i + ".bias", 3 * h), WeightUse.GENERAL),
+                    backend.upload(src.require(plus + "dense." + i + ".weight", h, h), WeightUse.LINEAR),
+                    backend.upload(src.require(plus + "dense." + i + ".bias", h), WeightUse.GENERAL),
+                    backend.upload(src.require(plus + "attn_distribution." + i, h), WeightUse.GENERAL)));
         }
         return new CogVideoWeights(word, head, pos, extra, List.copyOf(layers),
-                backend.upload(src.require("transformer.final_layernorm.weight", h)),
-                backend.upload(src.require("transformer.final_layernorm.bias", h)));
+                backend.upload(src.require("transformer.final_layernorm.weight", h), WeightUse.GENERAL),
+                backend.upload(src.require("transformer.final_layernorm.bias", h), WeightUse.GENERAL));
     }
 
     @Override

@@ -5,8 +5,14 @@ import io.cogvideo.checkpoint.SatCheckpoint;
 import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.spi.AttentionMask;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.LocalAttention;
+import io.cogvideo.spi.OpPacks;
 import io.cogvideo.spi.LocalAttentionSpec;
 import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.TensorData;
+import io.cogvideo.spi.TensorScope;
+import io.cogvideo.spi.WeightUse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +33,8 @@ import java.util.List;
 public final class DsrModel {
     private final DsrConfig config;
     private final Backend backend;
+    private final FusedAttention attn;
+    private final LocalAttention localAttn;
     private final Tensor word;
     private final Tensor imageHead;
     private final Tensor positions;
@@ -46,24 +54,27 @@ public final class DsrModel {
     private DsrModel(DsrConfig config, WeightSource src, Backend backend) {
         this.config = config;
         this.backend = backend;
+        this.attn = OpPacks.require(backend, FusedAttention.class, "super-resolution (its low-resolution rows)");
+        this.localAttn = OpPacks.require(backend, LocalAttention.class, "super-resolution");
         int h = config.hiddenSize();
-        word = backend.upload(src.require("transformer.word_embeddings.weight", config.vocabSize(), h));
-        imageHead = backend.prepareLinear(backend.slice(word, 0, 0, config.imageVocabSize()));
-        positions = backend.upload(src.require("transformer.position_embeddings.weight", config.maxSequenceLength(), h));
+        TensorData wordData = src.require("transformer.word_embeddings.weight", config.vocabSize(), h);
+        word = backend.upload(wordData, WeightUse.GENERAL);
+        imageHead = backend.upload(wordData.rows(0, config.imageVocabSize()), WeightUse.LINEAR);
+        positions = backend.upload(src.require("transformer.position_embeddings.weight", config.maxSequenceLength(), h), WeightUse.GENERAL);
         extraPositions = backend.upload(src.require("mixins.extra_position_embedding.position_embeddings.weight",
-                config.extraPositions(), h));
+                config.extraPositions(), h), WeightUse.GENERAL);
         List<Layer> ls = new ArrayList<>();
         for (int i = 0; i < config.numLayers(); i++) {
             String p = "mixins.attention_plus.";
             ls.add(new Layer(Block.load(src, backend, i, h),
-                    backend.prepareLinear(backend.upload(src.require(p + "query_key_value." + i + ".weight", 3 * h, h))),
-                    backend.upload(src.require(p + "query_key_value." + i + ".bias", 3 * h)),
-                    backend.prepareLinear(backend.upload(src.require(p + "dense." + i + ".weight", h, h))),
-                    backend.upload(src.require(p + "dense." + i + ".bias", h))));
+                    backend.upload(src.require(p + "query_key_value." + i + ".weight", 3 * h, h), WeightUse.LINEAR),
+                    backend.upload(src.require(p + "query_key_value." + i + ".bias", 3 * h), WeightUse.GENERAL),
+                    backend.upload(src.require(p + "dense." + i + ".weight", h, h), WeightUse.LINEAR),
+                    backend.upload(src.require(p + "dense." + i + ".bias", h), WeightUse.GENERAL)));
         }
         layers = List.copyOf(ls);
-        finalNormW = backend.upload(src.require("transformer.final_layernorm.weight", h));
-        finalNormB = backend.upload(src.require("transformer.final_layernorm.bias", h));
+        finalNormW = backend.upload(src.require("transformer.final_layernorm.weight", h), WeightUse.GENERAL);
+        finalNormB = backend.upload(src.require("transformer.final_layernorm.bias", h), WeightUse.GENERAL);
     }
 
     /** Builds the model from weights (shape-checked). */
@@ -124,45 +135,47 @@ public final class DsrModel {
                 flat[b * n + i] = id;
             }
         }
-        Tensor x = embed(flat, batch, positionIds);
-        AttentionMask baseMask = new AttentionMask(c.numHeads(), T, textPadding, 0f, true, 0, 0, lo, c.lowResGrid(),
-                AttentionMask.Scope.OWN_FRAME, false, 0, 0, false);
+        AttentionMask baseMask = AttentionMask.superResolutionBase(c.numHeads(), T, textPadding, c.lowResGrid());
         LocalAttentionSpec local = new LocalAttentionSpec(c.numHeads(), c.highResGrid(), c.lowResGrid(),
                 2 * c.kernelSize() - 1, c.kernelSize(), c.kernelSize2(), c.kernelSize2(), 0f);
-        for (Layer w : layers) {
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor x = embed(flat, batch, positionIds);
+            for (Layer w : layers) {
+                x = layer(w, x, baseMask, local);
+            }
+            return scope.keep(backend.layerNorm(x, finalNormW, finalNormB, c.layerNormEps()));
+        }
+    }
+
+    /** One layer: the low-res rows (text + coarse frame) in the base channel, the high-res rows in local attention. */
+    private Tensor layer(Layer w, Tensor x, AttentionMask baseMask, LocalAttentionSpec local) {
+        DsrConfig c = config;
+        int T = c.textSlots();
+        int lo = c.lowResTokens();
+        int h = c.hiddenSize();
+        try (TensorScope scope = TensorScope.open()) {
+            scope.adopt(x);
             Tensor a = backend.layerNorm(x, w.block().inputNormW(), w.block().inputNormB(), c.layerNormEps());
             Tensor a0 = backend.slice(a, 1, 0, T + lo);
-            Tensor a1 = backend.slice(a, 1, T + lo, hi);
-            a.close();
+            Tensor a1 = backend.slice(a, 1, T + lo, c.highResTokens());
             Tensor qkv0 = backend.linear(a0, w.block().qkvW(), w.block().qkvB()); // [B, T+lo, 3h]
-            Tensor q0 = backend.slice(qkv0, 2, 0, h);
             Tensor k0 = backend.slice(qkv0, 2, h, h);
             Tensor v0 = backend.slice(qkv0, 2, 2 * h, h);
-            Tensor ctx0 = backend.attention(q0, k0, v0, T + lo, baseMask);
+            Tensor ctx0 = attn.attention(backend.slice(qkv0, 2, 0, h), k0, v0, T + lo, baseMask);
             Tensor qkv1 = backend.linear(a1, w.plusQkvW(), w.plusQkvB()); // [B, hi, 3h]
-            Tensor q1 = backend.slice(qkv1, 2, 0, h);
-            Tensor k1 = backend.slice(qkv1, 2, h, h);
-            Tensor v1 = backend.slice(qkv1, 2, 2 * h, h);
-            Tensor kc = backend.slice(k0, 1, T, lo);
-            Tensor vc = backend.slice(v0, 1, T, lo);
-            Tensor ctx1 = backend.localAttention(q1, k1, v1, kc, vc, local);
-            Tensor out0 = backend.linear(ctx0, w.block().denseW(), w.block().denseB());
-            Tensor out1 = backend.linear(ctx1, w.plusDenseW(), w.plusDenseB());
-            Tensor out = backend.concat(1, out0, out1);
-            for (Tensor t : new Tensor[] {a0, a1, qkv0, q0, k0, v0, ctx0, qkv1, q1, k1, v1, kc, vc, ctx1, out0, out1}) {
-                t.close();
-            }
-            x = w.block().residualTail(backend, x, out, c.layerNormEps());
+            Tensor ctx1 = localAttn.localAttention(backend.slice(qkv1, 2, 0, h), backend.slice(qkv1, 2, h, h),
+                    backend.slice(qkv1, 2, 2 * h, h), backend.slice(k0, 1, T, lo), backend.slice(v0, 1, T, lo),
+                    local);
+            Tensor out = backend.concat(1, backend.linear(ctx0, w.block().denseW(), w.block().denseB()),
+                    backend.linear(ctx1, w.plusDenseW(), w.plusDenseB()));
+            return scope.keep(w.block().residualTail(backend, x, out, c.layerNormEps()));
         }
-        Tensor xf = backend.layerNorm(x, finalNormW, finalNormB, c.layerNormEps());
-        x.close();
-        return xf;
     }
 
     /** Logits over the image vocabulary for rows {@code [from, from + count)} of {@link #forward}'s output. */
     public Tensor logits(Tensor hidden, int from, int count) {
-        try (Tensor rows = backend.slice(hidden, 1, from, count)) {
-            return backend.linear(rows, imageHead, null);
+        try (TensorScope scope = TensorScope.open()) {
+            return scope.keep(backend.linear(backend.slice(hidden, 1, from, count), imageHead, null));
         }
     }
 
@@ -191,11 +204,6 @@ public final class DsrModel {
         }
         Tensor pb = backend.gatherRows(positions, base, 1);
         Tensor pe = backend.gatherRows(extraPositions, extra, 1);
-        Tensor p = backend.concat(1, pb, pe);
-        Tensor x = backend.add(w, p);
-        for (Tensor t : new Tensor[] {w, pb, pe, p}) {
-            t.close();
-        }
-        return x;
+        return backend.add(w, backend.concat(1, pb, pe));
     }
 }

@@ -2,6 +2,7 @@ package io.cogvideo.model;
 
 import io.cogvideo.CogVideoException;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.DType;
 import io.cogvideo.spi.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,6 +18,8 @@ public final class InferenceState implements AutoCloseable {
     final SequenceOptions options;
     final int baseCapacity;
     final int plusCapacity;
+    /** Element type of the caches. */
+    final DType cacheType = DType.FLOAT32;
     /** Per layer: [batch, capacity, h]. */
     final List<Tensor> baseK = new ArrayList<>();
     final List<Tensor> baseV = new ArrayList<>();
@@ -47,11 +50,11 @@ public final class InferenceState implements AutoCloseable {
         this.plusCapacity = options.imageMode() ? 0 : textLength + frames;
         int h = c.hiddenSize();
         for (int i = 0; i < c.numLayers(); i++) {
-            baseK.add(backend.zeros(batch, baseCapacity, h));
-            baseV.add(backend.zeros(batch, baseCapacity, h));
+            baseK.add(backend.cache(cacheType, batch, baseCapacity, h));
+            baseV.add(backend.cache(cacheType, batch, baseCapacity, h));
             if (!options.imageMode()) {
-                plusK.add(backend.zeros(batch, plusCapacity, h));
-                plusV.add(backend.zeros(batch, plusCapacity, h));
+                plusK.add(backend.cache(cacheType, batch, plusCapacity, h));
+                plusV.add(backend.cache(cacheType, batch, plusCapacity, h));
             }
         }
     }
@@ -76,9 +79,10 @@ public final class InferenceState implements AutoCloseable {
         return nextIndex;
     }
 
-    /** Bytes held by the caches, assuming 4-byte elements. */
+    /** Bytes held by the caches, from their element type. */
     public long cacheBytes(int hiddenSize) {
-        return 4L * 2 * batch * hiddenSize * (long) (baseCapacity + plusCapacity) * baseK.size();
+        return (long) cacheType.byteSize() * 2 * batch * hiddenSize * (long) (baseCapacity + plusCapacity)
+                * baseK.size();
     }
 
     @Override

@@ -91,6 +91,80 @@ public record AttentionMask(
         }
     }
 
+    // ---------------------------------------------------------------- named masks
+    //
+    // Each factory reproduces one behaviour of the original code; the names say which. T = text length,
+    // grid = tokens per frame row (frames are grid x grid), p = frame-space position of the fed token.
+
+    /**
+     * The spatial (frozen CogView2) channel of an uncached pass: text queries see the text; a frame token sees the
+     * text, with {@code textBoost} ({@code log_text_attention_weights}, applied only here in the original's uncached
+     * pass), and its own frame: causally in stage 1, fully among the given frames of stage 2.
+     */
+    public static AttentionMask spatialPrefill(int heads, int textLength, int grid, float textBoost,
+            boolean causal) {
+        return new AttentionMask(heads, textLength, 0, textBoost, true, 0, 0, grid * grid, grid, Scope.OWN_FRAME,
+                causal, 0, 0, false);
+    }
+
+    /**
+     * The spatial channel of a cached step at {@code position}: the text (boosted) and the earlier tokens of its own
+     * frame, whose cache rows start at frame-space position {@code keyFrameStart} (the limited spatial cache keeps
+     * only the current frame).
+     */
+    public static AttentionMask spatialStep(int heads, int textLength, int grid, float textBoost, int position,
+            int keyFrameStart) {
+        return new AttentionMask(heads, textLength, 0, textBoost, false, position, keyFrameStart, grid * grid, grid,
+                Scope.OWN_FRAME, true, 0, 0, false);
+    }
+
+    /**
+     * Stage 1's attention-plus (temporal) channel in an uncached pass ({@code FullAttentionMixin}): frame tokens see
+     * all text and every earlier frame token, causally over the flattened frames; no text boost (as the original).
+     */
+    public static AttentionMask stage1PlusPrefill(int heads, int textLength, int grid) {
+        return new AttentionMask(heads, textLength, 0, 0f, false, 0, 0, grid * grid, grid, Scope.ALL_FRAMES, true,
+                0, 0, false);
+    }
+
+    /** Stage 1's attention-plus channel in a cached step at {@code position}: causal over all frames, text boosted. */
+    public static AttentionMask stage1PlusStep(int heads, int textLength, int grid, float textBoost, int position) {
+        return new AttentionMask(heads, textLength, 0, textBoost, false, position, 0, grid * grid, grid,
+                Scope.ALL_FRAMES, true, 0, 0, false);
+    }
+
+    /**
+     * Stage 2's attention-plus channel in an uncached pass ({@code WindowAttentionMixin} over the given frames):
+     * each token sees its spatial window in every given frame, not causally; a shifted layer rolls the grid by half a
+     * window and, as the original non-autoregressive code, applies no region mask, so shifted windows wrap around the
+     * frame border. No text boost.
+     */
+    public static AttentionMask stage2WindowPrefill(int heads, int textLength, int grid, int window,
+            boolean shifted) {
+        return new AttentionMask(heads, textLength, 0, 0f, false, 0, 0, grid * grid, grid, Scope.WINDOW, false,
+                window, shifted ? window / 2 : 0, true);
+    }
+
+    /**
+     * Stage 2's attention-plus channel in a cached step at {@code position}: its window in every frame, causally;
+     * shifted windows are clipped at the frame border (the Swin region mask of the original's cached path). Text
+     * boosted.
+     */
+    public static AttentionMask stage2WindowStep(int heads, int textLength, int grid, float textBoost, int position,
+            int window, boolean shifted) {
+        return new AttentionMask(heads, textLength, 0, textBoost, false, position, 0, grid * grid, grid,
+                Scope.WINDOW, true, window, shifted ? window / 2 : 0, false);
+    }
+
+    /**
+     * The low-resolution half of CogView2's direct super-resolution: left-padded text (pads hidden from every
+     * non-pad query) and the low-resolution frame, all tokens seeing each other (not causal), no boost.
+     */
+    public static AttentionMask superResolutionBase(int heads, int textSlots, int textPadding, int lowResGrid) {
+        return new AttentionMask(heads, textSlots, textPadding, 0f, true, 0, 0, lowResGrid * lowResGrid, lowResGrid,
+                Scope.OWN_FRAME, false, 0, 0, false);
+    }
+
     /** Whether query row {@code q} may see key row {@code k} (reference semantics; backends may compute it faster). */
     public boolean visible(int q, int k) {
         if (k < textLength) {

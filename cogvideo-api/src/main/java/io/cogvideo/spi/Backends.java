@@ -107,6 +107,14 @@ public final class Backends {
                 + "cogvideo-backend-cuda (NVIDIA GPU) to the class path.\n" + describe(all));
     }
 
+    /**
+     * Creates the backend {@link #select} chooses, wrapped in the SPI's checking layer ({@link CheckedBackend}), as
+     * every caller should use it.
+     */
+    public static CheckedBackend create(String explicitName, BackendOptions options) {
+        return CheckedBackend.wrap(select(explicitName).create(options == null ? BackendOptions.defaults() : options));
+    }
+
     /** A human-readable table of the candidates, one per line. */
     public static String describe(List<Candidate> all) {
         if (all.isEmpty()) {

@@ -51,6 +51,23 @@ public record TensorData(String name, DType dtype, int[] shape, ByteBuffer data)
         return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /**
+     * The leading-dimension rows {@code [from, from + count)} as a view of the same bytes (for example the image
+     * rows of a word-embedding table, which the model also uses as its tied output head).
+     */
+    public TensorData rows(int from, int count) {
+        if (shape.length == 0 || from < 0 || count < 1 || (long) from + count > shape[0]) {
+            throw new CogVideoException("rows [" + from + ", " + ((long) from + count) + ") outside tensor '" + name
+                    + "' of shape " + Arrays.toString(shape));
+        }
+        long rowBytes = numel(shape) / shape[0] * dtype.byteSize();
+        int[] s = shape.clone();
+        s[0] = count;
+        ByteBuffer view = data.duplicate().position(Math.toIntExact(from * rowBytes))
+                .limit(Math.toIntExact((from + count) * rowBytes));
+        return new TensorData(name + "[" + from + ":" + (from + count) + "]", dtype, s, view);
+    }
+
     /** Builds a FLOAT32 tensor from host values (tests, small inputs). */
     public static TensorData ofFloats(String name, float[] values, int... shape) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);

@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.cogvideo.model.DsrConfig;
 import io.cogvideo.model.DsrModel;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.LocalAttention;
+import io.cogvideo.spi.OpPacks;
+import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.LocalAttentionSpec;
 import io.cogvideo.spi.Tensor;
 import java.util.SplittableRandom;
@@ -31,7 +34,7 @@ public abstract class DsrParityKit {
 
     @BeforeAll
     void setUp() {
-        backend = newBackend();
+        backend = CheckedBackend.wrap(newBackend());
         golden = GoldenSet.fromProperty("cogvideo.golden.dsr", "dsr-tiny-a");
     }
 
@@ -106,7 +109,7 @@ public abstract class DsrParityKit {
         float[] kc = rand(r, batch * nc * width);
         float[] vc = rand(r, batch * nc * width);
         LocalAttentionSpec spec = new LocalAttentionSpec(heads, fine, coarse, fkh, fkw, ckh, ckw, 0.25f);
-        float[] got = backend.toFloats(backend.localAttention(backend.fromFloats(q, batch, n, width),
+        float[] got = backend.toFloats(OpPacks.require(backend, LocalAttention.class, "the test").localAttention(backend.fromFloats(q, batch, n, width),
                 backend.fromFloats(kf, batch, n, width), backend.fromFloats(vf, batch, n, width),
                 backend.fromFloats(kc, batch, nc, width), backend.fromFloats(vc, batch, nc, width), spec));
         double worst = 0;

@@ -17,6 +17,7 @@ import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.model.DsrModel;
 import io.cogvideo.generation.SuperResolution;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.CheckedBackend;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -49,7 +50,7 @@ public abstract class PipelineKit {
     @BeforeAll
     void setUp() {
         GoldenSet golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
-        backend = newBackend();
+        backend = CheckedBackend.wrap(newBackend());
         model = GoldenModels.load(golden, backend);
         int soi = golden.manifest().path("special_ids").path("start_of_image").asInt();
         int imageVocab = model.config().imageVocabSize();

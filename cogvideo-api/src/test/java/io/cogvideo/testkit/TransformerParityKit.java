@@ -8,6 +8,7 @@ import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.model.InferenceState;
 import io.cogvideo.model.SequenceOptions;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.Tensor;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -43,7 +44,7 @@ public abstract class TransformerParityKit {
     @BeforeAll
     void setUp() {
         golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
-        backend = newBackend();
+        backend = CheckedBackend.wrap(newBackend());
         model = GoldenModels.load(golden, backend);
         startOfImage = golden.manifest().path("special_ids").path("start_of_image").asInt();
         probes = GoldenSet.ints(golden.manifest().get("probe_vocab_ids"));

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.OpPacks;
+import io.cogvideo.spi.VqVaeOps;
+import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.Tensor;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -25,9 +28,14 @@ public abstract class VqVaeOpsKit {
     /** The backend under test. */
     protected abstract Backend newBackend();
 
+    /** The backend's VQ-VAE op pack (every test here needs it). */
+    protected VqVaeOps vq() {
+        return OpPacks.require(backend, VqVaeOps.class, "the VQ-VAE op tests");
+    }
+
     @BeforeAll
     void setUp() {
-        backend = newBackend();
+        backend = CheckedBackend.wrap(newBackend());
     }
 
     @AfterAll
@@ -101,7 +109,7 @@ public abstract class VqVaeOpsKit {
         float[] x = random(n * c * h * w, 1, 0);
         float[] wt = random(o * c * kh * kw, 0.2, 0);
         float[] b = withBias ? random(o, 0.5, 0) : null;
-        Tensor out = backend.conv2d(backend.fromFloats(x, n, c, h, w), backend.fromFloats(wt, o, c, kh, kw),
+        Tensor out = vq().conv2d(backend.fromFloats(x, n, c, h, w), backend.fromFloats(wt, o, c, kh, kw),
                 b == null ? null : backend.fromFloats(b, o), stride, pt, pb, pl, pr);
         int ho = (h + pt + pb - kh) / stride + 1;
         int wo = (w + pl + pr - kw) / stride + 1;
@@ -136,7 +144,7 @@ public abstract class VqVaeOpsKit {
     void conv2dRejectsChannelMismatch() {
         Tensor x = backend.fromFloats(new float[2 * 4 * 4], 1, 2, 4, 4);
         Tensor w = backend.fromFloats(new float[3 * 3 * 9], 3, 3, 3, 3);
-        assertThatThrownBy(() -> backend.conv2d(x, w, null, 1, 1, 1, 1, 1)).isInstanceOf(RuntimeException.class)
+        assertThatThrownBy(() -> vq().conv2d(x, w, null, 1, 1, 1, 1, 1)).isInstanceOf(RuntimeException.class)
                 .hasMessageContaining("conv2d");
     }
 
@@ -189,10 +197,10 @@ public abstract class VqVaeOpsKit {
             Tensor xt = backend.fromFloats(x, n, c, h, w);
             Tensor gt = backend.fromFloats(g, c);
             Tensor bt = backend.fromFloats(b, c);
-            assertClose("groupNorm groups=" + groups, backend.toFloats(backend.groupNorm(xt, groups, gt, bt, 1e-6f)),
+            assertClose("groupNorm groups=" + groups, backend.toFloats(vq().groupNorm(xt, groups, gt, bt, 1e-6f)),
                     naiveGroupNorm(x, n, c, h * w, groups, g, b, 1e-6, false), 1e-5);
             assertClose("groupNormSwish groups=" + groups,
-                    backend.toFloats(backend.groupNormSwish(xt, groups, gt, bt, 1e-6f)),
+                    backend.toFloats(vq().groupNormSwish(xt, groups, gt, bt, 1e-6f)),
                     naiveGroupNorm(x, n, c, h * w, groups, g, b, 1e-6, true), 1e-5);
         }
     }
@@ -204,7 +212,7 @@ public abstract class VqVaeOpsKit {
         java.util.Arrays.fill(x, 7.5f);
         float[] g = {2, 2, 2, 2};
         float[] b = {0.5f, -1, 0, 3};
-        float[] y = backend.toFloats(backend.groupNorm(backend.fromFloats(x, 2, 4, 2, 2), 2, backend.fromFloats(g, 4),
+        float[] y = backend.toFloats(vq().groupNorm(backend.fromFloats(x, 2, 4, 2, 2), 2, backend.fromFloats(g, 4),
                 backend.fromFloats(b, 4), 1e-6f));
         for (int i = 0; i < y.length; i++) {
             assertThat(y[i]).isEqualTo(b[(i / 4) % 4]);
@@ -221,7 +229,7 @@ public abstract class VqVaeOpsKit {
         for (int i = 0; i < x.length; i++) {
             e[i] = x[i] / (1 + Math.exp(-(double) x[i]));
         }
-        assertClose("swish", backend.toFloats(backend.swish(backend.fromFloats(x, 1, 3, 5, 10))), e, 1e-6);
+        assertClose("swish", backend.toFloats(vq().swish(backend.fromFloats(x, 1, 3, 5, 10))), e, 1e-6);
     }
 
     // ------------------------------------------------------------------ resampling
@@ -233,7 +241,7 @@ public abstract class VqVaeOpsKit {
         int h = 3;
         int w = 5;
         float[] x = random(n * c * h * w, 1, 0);
-        Tensor y = backend.upsampleNearest2x(backend.fromFloats(x, n, c, h, w));
+        Tensor y = vq().upsampleNearest2x(backend.fromFloats(x, n, c, h, w));
         assertThat(y.shape()).containsExactly(n, c, 2 * h, 2 * w);
         float[] ys = backend.toFloats(y);
         for (int p = 0; p < n * c; p++) {
@@ -253,7 +261,7 @@ public abstract class VqVaeOpsKit {
             int h = hw[0];
             int w = hw[1];
             float[] x = random(n * c * h * w, 1, 0);
-            Tensor y = backend.avgPool2x2(backend.fromFloats(x, n, c, h, w));
+            Tensor y = vq().avgPool2x2(backend.fromFloats(x, n, c, h, w));
             int ho = h / 2;
             int wo = w / 2;
             assertThat(y.shape()).containsExactly(n, c, ho, wo);
@@ -308,7 +316,7 @@ public abstract class VqVaeOpsKit {
                 }
             }
         }
-        Tensor y = backend.spatialAttention(backend.fromFloats(q, n, c, h, w), backend.fromFloats(k, n, c, h, w),
+        Tensor y = vq().spatialAttention(backend.fromFloats(q, n, c, h, w), backend.fromFloats(k, n, c, h, w),
                 backend.fromFloats(v, n, c, h, w));
         assertThat(y.shape()).containsExactly(n, c, h, w);
         assertClose("spatialAttention", backend.toFloats(y), e, 1e-5);
@@ -325,7 +333,7 @@ public abstract class VqVaeOpsKit {
         int k = 50;
         float[] z = random(n * d * h * w, 1, 0);
         float[] e = random(k * d, 1, 0);
-        int[] ids = backend.codebookNearest(backend.fromFloats(z, n, d, h, w), backend.fromFloats(e, k, d));
+        int[] ids = vq().codebookNearest(backend.fromFloats(z, n, d, h, w), backend.fromFloats(e, k, d));
         assertThat(ids).hasSize(n * h * w);
         for (int b = 0; b < n; b++) {
             for (int pos = 0; pos < h * w; pos++) {
@@ -354,11 +362,11 @@ public abstract class VqVaeOpsKit {
         float[] e = {9, 9, 9, 9, 1, 2, 3, 4, -9, -9, -9, -9, 1, 2, 3, 4, 1, 2, 3, 4};
         // two positions: one exactly on the repeated entry, one equidistant from entries 0 and 2 (the origin)
         float[] z = {1, 0, 2, 0, 3, 0, 4, 0};
-        int[] ids = backend.codebookNearest(backend.fromFloats(z, 1, d, 1, 2), backend.fromFloats(e, 5, d));
+        int[] ids = vq().codebookNearest(backend.fromFloats(z, 1, d, 1, 2), backend.fromFloats(e, 5, d));
         assertThat(ids).containsExactly(1, 1);
         float[] far = {0, 0, 0, 0};
         float[] sym = {9, 9, 9, 9, -9, -9, -9, -9};
-        assertThat(backend.codebookNearest(backend.fromFloats(far, 1, d, 1, 1), backend.fromFloats(sym, 2, d)))
+        assertThat(vq().codebookNearest(backend.fromFloats(far, 1, d, 1, 1), backend.fromFloats(sym, 2, d)))
                 .containsExactly(0);
     }
 
@@ -371,7 +379,7 @@ public abstract class VqVaeOpsKit {
         int n = 2;
         int h = 2;
         int w = 3;
-        Tensor z = backend.codebookLookup(backend.fromFloats(e, k, d), ids, n, h, w);
+        Tensor z = vq().codebookLookup(backend.fromFloats(e, k, d), ids, n, h, w);
         assertThat(z.shape()).containsExactly(n, d, h, w);
         float[] zs = backend.toFloats(z);
         for (int b = 0; b < n; b++) {
@@ -381,8 +389,8 @@ public abstract class VqVaeOpsKit {
                 }
             }
         }
-        assertThat(backend.codebookNearest(z, backend.fromFloats(e, k, d))).containsExactly(ids);
-        assertThatThrownBy(() -> backend.codebookLookup(backend.fromFloats(e, k, d), new int[] {0, 7}, 1, 1, 2))
+        assertThat(vq().codebookNearest(z, backend.fromFloats(e, k, d))).containsExactly(ids);
+        assertThatThrownBy(() -> vq().codebookLookup(backend.fromFloats(e, k, d), new int[] {0, 7}, 1, 1, 2))
                 .isInstanceOf(RuntimeException.class).hasMessageContaining("7");
     }
 }

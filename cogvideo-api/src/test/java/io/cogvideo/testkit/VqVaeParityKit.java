@@ -10,6 +10,7 @@ import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.checkpoint.TorchCheckpointReader;
 import io.cogvideo.generation.ImageDecoder;
 import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.TensorData;
 import io.cogvideo.tokenizer.image.HierarchicalVqVae;
 import io.cogvideo.tokenizer.image.ImageTokenizer;
@@ -74,7 +75,7 @@ public abstract class VqVaeParityKit {
             return; // every test reports the skip with its reason (see requireGolden)
         }
         golden = GoldenSet.fromProperty("cogvideo.golden.vqvae", "vqvae-tiny");
-        backend = newBackend();
+        backend = CheckedBackend.wrap(newBackend());
         tokenizer = ImageTokenizer.load(checkpoint(), backend);
         NpyArray in = golden.npy("input_images.npy");
         inputs = in.floats();

@@ -5,6 +5,7 @@ import static io.cogvideo.tokenizer.image.VqWeights.step;
 import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.TensorScope;
 import io.cogvideo.tokenizer.image.VqWeights.Conv;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -28,6 +29,7 @@ import java.util.TreeMap;
  */
 public final class HierarchicalVqVae implements AutoCloseable {
     private final Backend backend;
+    private final VqOps ops;
     private final VqVaeConfig config;
     private static final int MAX_DECODERS = 8;
     private final VqEncoder encoder;
@@ -40,6 +42,7 @@ public final class HierarchicalVqVae implements AutoCloseable {
     private HierarchicalVqVae(Backend backend, VqVaeConfig config, VqEncoder encoder, Conv[] downSamplers, Conv proj,
             Tensor codebook, Map<Integer, VqDecoder> decoders, List<Tensor> weights) {
         this.backend = backend;
+        this.ops = new VqOps(backend);
         this.config = config;
         this.encoder = encoder;
         this.downSamplers = downSamplers;
@@ -57,6 +60,7 @@ public final class HierarchicalVqVae implements AutoCloseable {
      * @throws io.cogvideo.checkpoint.CheckpointException if a tensor is missing or has an unexpected shape
      */
     public static HierarchicalVqVae load(StateDict sd, Backend backend) {
+        new VqOps(backend); // fail before reading any weight if the backend cannot run the VQ-VAE
         VqWeights w = new VqWeights(sd, backend);
         // A decode-only checkpoint (decoders and codebook, no 'enc.*') can decode but not encode.
         boolean hasEncoder = w.has("enc.conv_in.weight");
@@ -150,21 +154,21 @@ public final class HierarchicalVqVae implements AutoCloseable {
      */
     public int[] encode(Tensor x, int rate) {
         int levels = encodeLevels(rate);
-        Tensor h = encoder.forward(backend, x);
-        for (int i = 0; i < levels; i++) {
-            Tensor pooled = backend.avgPool2x2(h);
-            Tensor conv = downSamplers[i].apply(backend, h);
-            Tensor sum = backend.add(pooled, conv);
-            pooled.close();
-            conv.close();
-            h = step(h, x, sum);
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor h = encoder.forward(ops, x);
+            for (int i = 0; i < levels; i++) {
+                Tensor pooled = ops.avgPool2x2(h);
+                Tensor conv = downSamplers[i].apply(ops, h);
+                Tensor sum = ops.add(pooled, conv);
+                pooled.close();
+                conv.close();
+                h = step(h, x, sum);
+            }
+            if (proj != null) {
+                h = step(h, x, proj.apply(ops, h));
+            }
+            return ops.codebookNearest(h, codebook);
         }
-        if (proj != null) {
-            h = step(h, x, proj.apply(backend, h));
-        }
-        int[] ids = backend.codebookNearest(h, codebook);
-        h.close();
-        return ids;
     }
 
     /** Token grid height/width produced by {@link #encode} for an input of the given size. */
@@ -217,10 +221,10 @@ public final class HierarchicalVqVae implements AutoCloseable {
                         + " is outside the codebook [0, " + config.codebookSize() + ")");
             }
         }
-        Tensor z = backend.codebookLookup(codebook, ids, batch, height, width);
-        Tensor out = dec.forward(backend, z);
-        z.close();
-        return out;
+        try (TensorScope scope = TensorScope.open()) {
+            Tensor z = ops.codebookLookup(codebook, ids, batch, height, width);
+            return scope.keep(dec.forward(ops, z));
+        }
     }
 
     /** Releases the uploaded weights; the model cannot be used afterwards. The backend stays open. */

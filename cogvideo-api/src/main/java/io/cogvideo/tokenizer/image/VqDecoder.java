@@ -59,7 +59,7 @@ final class VqDecoder {
     }
 
     /** [N, z, h, w] codebook vectors to [N, out, h * scale, w * scale] normalised pixels. */
-    Tensor forward(Backend be, Tensor z) {
+    Tensor forward(VqOps be, Tensor z) {
         Tensor h = convIn.apply(be, z);
         h = step(h, z, mid.forward(be, h));
         for (int i = levels.length - 1; i >= 0; i--) {

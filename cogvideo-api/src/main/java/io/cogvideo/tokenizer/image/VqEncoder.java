@@ -61,7 +61,7 @@ final class VqEncoder {
     }
 
     /** [N, in, H, W] normalised pixels to [N, z, H / stride, W / stride]. */
-    Tensor forward(Backend be, Tensor x) {
+    Tensor forward(VqOps be, Tensor x) {
         Tensor h = convIn.apply(be, x);
         for (int i = 0; i < levels.length; i++) {
             h = step(h, x, levels[i].forward(be, h));

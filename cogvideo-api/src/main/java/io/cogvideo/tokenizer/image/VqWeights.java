@@ -4,6 +4,7 @@ import io.cogvideo.checkpoint.CheckpointException;
 import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.WeightUse;
 import io.cogvideo.spi.TensorData;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -60,7 +61,7 @@ final class VqWeights {
 
     Tensor upload(String key, int... shape) {
         TensorData t = sd.require(key, shape);
-        Tensor up = backend.upload(t);
+        Tensor up = backend.upload(t, WeightUse.GENERAL);
         uploaded.add(up);
         return up;
     }
@@ -107,18 +108,18 @@ final class VqWeights {
     /** A conv with its (possibly asymmetric) zero padding. */
     record Conv(Tensor weight, Tensor bias, int in, int out, int stride, int padTop, int padBottom, int padLeft,
             int padRight) {
-        Tensor apply(Backend be, Tensor x) {
+        Tensor apply(VqOps be, Tensor x) {
             return be.conv2d(x, weight, bias, stride, padTop, padBottom, padLeft, padRight);
         }
     }
 
     /** GroupNorm(32, eps 1e-6) parameters. */
     record Norm(Tensor gamma, Tensor beta) {
-        Tensor apply(Backend be, Tensor x) {
+        Tensor apply(VqOps be, Tensor x) {
             return be.groupNorm(x, VqVaeConfig.GROUPS, gamma, beta, VqVaeConfig.NORM_EPS);
         }
 
-        Tensor applySwish(Backend be, Tensor x) {
+        Tensor applySwish(VqOps be, Tensor x) {
             return be.groupNormSwish(x, VqVaeConfig.GROUPS, gamma, beta, VqVaeConfig.NORM_EPS);
         }
     }
@@ -150,7 +151,7 @@ final class VqWeights {
             return conv1.out();
         }
 
-        Tensor forward(Backend be, Tensor x) {
+        Tensor forward(VqOps be, Tensor x) {
             Tensor a = norm1.applySwish(be, x);
             Tensor h = conv1.apply(be, a);
             a.close();
@@ -178,7 +179,7 @@ final class VqWeights {
                     w.conv(p + ".v", c, c), w.conv(p + ".proj_out", c, c));
         }
 
-        Tensor forward(Backend be, Tensor x) {
+        Tensor forward(VqOps be, Tensor x) {
             Tensor h = norm.apply(be, x);
             Tensor qt = q.apply(be, h);
             Tensor kt = k.apply(be, h);
@@ -221,7 +222,7 @@ final class VqWeights {
             return blocks.length == 0 ? in : blocks[blocks.length - 1].out();
         }
 
-        Tensor forward(Backend be, Tensor x) {
+        Tensor forward(VqOps be, Tensor x) {
             Tensor h = x;
             for (int i = 0; i < blocks.length; i++) {
                 h = step(h, x, blocks[i].forward(be, h));
@@ -248,7 +249,7 @@ final class VqWeights {
             return new Mid(b1, a, b2);
         }
 
-        Tensor forward(Backend be, Tensor x) {
+        Tensor forward(VqOps be, Tensor x) {
             Tensor h = step(x, x, block1.forward(be, x));
             h = step(h, x, attn.forward(be, h));
             return step(h, x, block2.forward(be, h));

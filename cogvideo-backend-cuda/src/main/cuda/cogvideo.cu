@@ -3,7 +3,6 @@
 // the parameter lists are mirrored by io.cogvideo.backend.cuda.Kernel, and a unit test checks both against the PTX.
 #include "cv_attention.cuh"
 #include "cv_elementwise.cuh"
-#include "cv_sampler.cuh"
 
 // ------------------------------------------------------------------------------------------------ attention
 
@@ -69,16 +68,4 @@ extern "C" __global__ void cv_copy_axis_k(const void* src, int srcType, void* ds
                                           int srcAxis, int srcStart, int dstAxis, int dstStart, int len,
                                           long long inner) {
     cv_copy_axis(src, srcType, dst, dstType, outer, srcAxis, srcStart, dstAxis, dstStart, len, inner);
-}
-
-extern "C" __global__ void cv_fill_uniform_k(void* dst, int type, long long n, unsigned long long seed, float lo,
-                                             float hi) {
-    cv_fill_uniform(dst, type, n, seed, lo, hi);
-}
-
-// ------------------------------------------------------------------------------------------------ sampler
-
-extern "C" __global__ void cv_cluster_mass_k(const float* logits, long long rowStride, const int* clusterOf,
-                                             float* mass, int rows, int vocab, int clusters, float invTemperature) {
-    cv_cluster_mass(logits, rowStride, clusterOf, mass, rows, vocab, clusters, invTemperature);
 }

@@ -74,29 +74,6 @@ __device__ __forceinline__ float cv_block_sum(float v, float* scratch) {
     return t;
 }
 
-__device__ __forceinline__ float cv_block_max(float v, float* scratch) {
-    const int lane = threadIdx.x & 31;
-    const int warp = threadIdx.x >> 5;
-    const int warps = blockDim.x >> 5;
-    __syncthreads();
-    v = cv_warp_max(v);
-    if (lane == 0) {
-        scratch[warp] = v;
-    }
-    __syncthreads();
-    float t = lane < warps ? scratch[lane] : -INFINITY;
-    t = cv_warp_max(t);
-    __syncthreads();
-    return t;
-}
-
-// Dynamic shared memory (the launch's sharedMemBytes) as an array of T.
-#ifdef CV_HOST_EMULATION
-#define CV_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(cv_emu_dynamic_shared())
-#else
-#define CV_DYNAMIC_SHARED(T, name) extern __shared__ T name[]
-#endif
-
 // Grid-stride loop over [0, n).
 #define CV_GRID_STRIDE(i, n)                                                                   \
     for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (long long) (n); \

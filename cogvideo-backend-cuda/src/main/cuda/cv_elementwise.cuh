@@ -96,16 +96,3 @@ __device__ __forceinline__ void cv_copy_axis(const void* src, int srcType, void*
         cv_store(dst, dstType, di, cv_load(src, srcType, si));
     }
 }
-
-// Deterministic uniform values in [lo, hi) from (seed, index) (splitmix64); for benchmarks and device-side tests.
-__device__ __forceinline__ void cv_fill_uniform(void* dst, int type, long long n, unsigned long long seed, float lo,
-                                                float hi) {
-    CV_GRID_STRIDE(i, n) {
-        unsigned long long z = seed + 0x9E3779B97F4A7C15ull * (unsigned long long) (i + 1);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        z ^= z >> 31;
-        const float u = (float) (z >> 40) * (1.f / 16777216.f);
-        cv_store(dst, type, i, lo + (hi - lo) * u);
-    }
-}

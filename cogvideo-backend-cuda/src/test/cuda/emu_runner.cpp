@@ -6,7 +6,6 @@
 
 #include "cv_attention.cuh"
 #include "cv_elementwise.cuh"
-#include "cv_sampler.cuh"
 
 #include <cstdio>
 #include <cstdlib>
@@ -210,19 +209,6 @@ void opGather() {
     out(y);
 }
 
-void opClusterMass() {
-    const unsigned gx = rd<int>(), threads = rd<int>();
-    const int rows = rd<int>(), vocab = rd<int>(), clusters = rd<int>();
-    const float invT = rd<float>();
-    std::vector<float> logits = rdFloats(static_cast<long long>(rows) * vocab);
-    std::vector<int> clusterOf = rdInts(vocab);
-    std::vector<float> mass(static_cast<size_t>(rows) * clusters, NaN);
-    cv_emu_launch(gx, 1, 1, threads, sizeof(float) * clusters, [&]() {
-        cv_cluster_mass(logits.data(), vocab, clusterOf.data(), mass.data(), rows, vocab, clusters, invT);
-    });
-    out(mass);
-}
-
 // Visibility of every (query, key) pair by cv_visible (0/1; 2 if cv_visible_info disagrees), then the key ranges
 // of every tile of tileRows query rows (int32 a0, a1, b0, b1).
 void opMask() {
@@ -268,7 +254,6 @@ int main() {
             case 7: opCopyAxis(); break;
             case 8: opConvert(); break;
             case 9: opGather(); break;
-            case 10: opClusterMass(); break;
             case 11: opMask(); break;
             default: fprintf(stderr, "emu_runner: unknown op %d\n", op); return 2;
         }

@@ -84,11 +84,8 @@ record AttentionParams(long q, long k, long v, long out, long qBatch, long kBatc
         b.putInt(at + 52, m.wrapAround() ? 1 : 0);
     }
 
-    /** Reads packed bytes back (tests: the round trip must be the identity). */
+    /** Reads {@link #SIZE} packed bytes back (tests: the round trip must be the identity). */
     static AttentionParams unpack(byte[] bytes) {
-        if (bytes.length != SIZE) {
-            throw new CogVideoException("CvAttnParams has " + SIZE + " bytes, got " + bytes.length);
-        }
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int at = MASK_OFFSET;
         AttentionMask m = new AttentionMask(b.getInt(at), b.getInt(at + 4), b.getInt(at + 8), b.getFloat(at + 12),

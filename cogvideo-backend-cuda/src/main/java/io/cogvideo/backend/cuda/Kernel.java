@@ -50,10 +50,6 @@ record Kernel(String name, List<Param> params) {
             Param.I64, Param.I32);
     static final Kernel COPY_AXIS = new Kernel("cv_copy_axis_k", Param.PTR, Param.I32, Param.PTR, Param.I32, Param.I64,
             Param.I32, Param.I32, Param.I32, Param.I32, Param.I32, Param.I64);
-    static final Kernel FILL_UNIFORM = new Kernel("cv_fill_uniform_k", Param.PTR, Param.I32, Param.I64, Param.I64,
-            Param.F32, Param.F32);
-    static final Kernel CLUSTER_MASS = new Kernel("cv_cluster_mass_k", Param.PTR, Param.I64, Param.PTR, Param.PTR,
-            Param.I32, Param.I32, Param.I32, Param.F32);
     static final Kernel ATTN_COMBINE = new Kernel("cv_attn_combine_k", Param.PTR, Param.PTR, Param.I32, Param.I32,
             Param.I32, Param.I32, Param.I64, Param.I32);
 
@@ -94,7 +90,7 @@ record Kernel(String name, List<Param> params) {
     /** Every entry point the PTX must contain. */
     static List<Kernel> all() {
         List<Kernel> all = new ArrayList<>(List.of(CONVERT, GATHER_ROWS, LAYERNORM, GELU, ADD, BIAS_ADD, CHANNEL_MIX,
-                COPY_AXIS, FILL_UNIFORM, CLUSTER_MASS, ATTN_COMBINE));
+                COPY_AXIS, ATTN_COMBINE));
         for (DeviceType t : DeviceType.values()) {
             for (int b : HEAD_BUCKETS) {
                 all.add(attention(false, t, b));

@@ -4,29 +4,46 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.cogvideo.CogVideoException;
 import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.model.InferenceState;
 import io.cogvideo.model.SequenceOptions;
+import io.cogvideo.spi.AttentionMask;
+import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.BackendOptions;
+import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.DType;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.LocalAttention;
+import io.cogvideo.spi.OpPacks;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
+import io.cogvideo.spi.VqVaeOps;
+import io.cogvideo.spi.WeightUse;
 import io.cogvideo.testkit.GoldenModels;
 import io.cogvideo.testkit.GoldenSet;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * The whole Java side of the backend without a GPU: the tiny golden model loaded and run (prefill, cached steps,
- * both stages, image mode, batch 2) on {@link RecordingDevice}, which executes no kernel but checks every launch's
- * argument types, pointers and grid, every GEMM's operands, and that every allocation is freed exactly once.
- * The numbers are meaningless (kernels are no-ops); the plumbing is what is tested.
+ * The whole Java side of the backend without a GPU, through the checked SPI as the SDK uses it: the tiny golden
+ * model loaded and run (prefill, cached steps, both stages, image mode, batch 2) on {@link RecordingDevice}, which
+ * executes no kernel but checks every launch's argument types, pointers and grid, every GEMM's operands, and that
+ * every allocation is freed exactly once. The numbers are meaningless (kernels are no-ops); the plumbing is what is
+ * tested, down to the exact device calls of one cached step.
  */
 class BackendOnRecordingDeviceTest {
 
-    private static void drive(CudaBackend backend, RecordingDevice device) {
+    private static CheckedBackend backend(RecordingDevice device, DType weights) {
+        return CheckedBackend.wrap(new CudaBackend(device, new BackendOptions(0, weights)));
+    }
+
+    private static void drive(Backend backend) {
         GoldenSet golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
         CogVideoModel model = GoldenModels.load(golden, backend);
         JsonNode c = golden.manifest().get("cases").get("s1_prefill");
@@ -74,81 +91,202 @@ class BackendOnRecordingDeviceTest {
         model.weights().close();
     }
 
-    private static void awaitNoLiveAllocations(RecordingDevice device) throws InterruptedException {
-        for (int i = 0; i < 100 && device.liveAllocations() > 0; i++) {
-            System.gc();
-            Thread.sleep(20);
-        }
-    }
-
     @Test
-    void theTinyModelRunsThroughEveryCodePathInHalfAndFullPrecision() throws Exception {
+    void theTinyModelRunsThroughEveryCodePathInHalfAndFullPrecision() {
         for (DType w : new DType[] {DType.FLOAT16, DType.FLOAT32, DType.BFLOAT16}) {
             RecordingDevice device = new RecordingDevice(132);
-            CudaBackend backend = new CudaBackend(device, new BackendOptions(0, w));
-            drive(backend, device);
-            String kv = DeviceType.of(w).suffix();
+            CheckedBackend backend = backend(device, w);
+            drive(backend);
+            // the model asks for FLOAT32 key/value caches (InferenceState), so decode reads f32 K/V in every mode
             assertThat(device.launches).as("kernels launched with " + w).containsKeys(
-                    "cv_attn_prefill_f32_d32", "cv_attn_decode_" + kv + "_d32", "cv_attn_combine_k", "cv_layernorm_k",
+                    "cv_attn_prefill_f32_d32", "cv_attn_decode_f32_d32", "cv_attn_combine_k", "cv_layernorm_k",
                     "cv_gelu_k", "cv_add_k", "cv_bias_add_k", "cv_channel_mix_k", "cv_copy_axis_k",
                     "cv_gather_rows_k");
             if (w != DType.FLOAT32) {
                 assertThat(device.launches).containsKey("cv_convert_k"); // weights and GEMM inputs
             }
             assertThat(device.gemms.get()).isGreaterThan(100);
-            awaitNoLiveAllocations(device);
+            // tensor scopes close every temporary: nothing is left to the garbage collector
+            assertThat(backend.liveTemporaries()).as(backend.leakReport()).isZero();
             assertThat(device.liveAllocations()).as("allocations left after closing everything (" + w + ")")
                     .isZero();
             backend.close();
         }
     }
 
+    /**
+     * One stage-1 cached step of the tiny golden model (batch 2, fp16 weights, 2 layers, width 64, image vocabulary
+     * 20000) issues the same device calls as the pre-SPI backend did for the same step: the same launches with the
+     * same grids, GEMMs, host copies, and allocations (see {@link ExpectedStep}). Only the K/V element type differs:
+     * the model now asks for FLOAT32 caches where the old {@code zeros()} gave the weight type, so the decode kernel
+     * is the f32 one.
+     */
     @Test
-    void uploadsAndDownloadsMoveTheBytes() {
-        RecordingDevice device = new RecordingDevice(4);
-        CudaBackend fp32 = new CudaBackend(device, new BackendOptions(0, DType.FLOAT32));
-        float[] values = Reference.gaussian(new java.util.Random(3), 6 * 5, 1.0);
-        ByteBuffer direct = ByteBuffer.allocateDirect(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        direct.asFloatBuffer().put(values);
-        try (Tensor heap = fp32.upload(TensorData.ofFloats("w", values, 6, 5));
-                Tensor mapped = fp32.upload(new TensorData("w", DType.FLOAT32, new int[] {6, 5}, direct));
-                Tensor act = fp32.fromFloats(values, 1, 6, 5)) {
-            assertThat(fp32.toFloats(heap)).containsExactly(values);
-            assertThat(fp32.toFloats(mapped)).containsExactly(values);
-            assertThat(fp32.toFloats(act)).containsExactly(values);
-            Tensor view = fp32.slice(heap, 0, 2, 3); // shares memory
-            heap.close();
-            assertThat(fp32.toFloats(view)).containsExactly(Arrays.copyOfRange(values, 10, 25));
-            view.close();
+    void aCachedStepIssuesTheSameDeviceCallsAsBefore() {
+        RecordingDevice device = new RecordingDevice(132);
+        CheckedBackend backend = backend(device, DType.FLOAT16);
+        GoldenSet golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
+        CogVideoModel model = GoldenModels.load(golden, backend);
+        JsonNode c = golden.manifest().get("cases").get("s1_prefill");
+        int[] ids = golden.npy(c.get("files").get("input_ids").asText()).ints();
+        int[] pos = golden.npy(c.get("files").get("position_ids").asText()).ints();
+        int text = c.get("text_len").asInt();
+        int start = text + model.config().frameLength();
+        List<String> step;
+        try (InferenceState s = model.newState(2, text, SequenceOptions.stage1(1.4f, false))) {
+            int[] prefix = Arrays.copyOf(ids, start);
+            model.prefill(s, new int[][] {prefix, prefix}, Arrays.copyOf(pos, start), new int[] {start - 1}).close();
+            int from = device.callCount();
+            try (Tensor l = model.step(s, new int[] {ids[start], ids[start]}, pos[start])) {
+                backend.toFloats(l);
+            }
+            step = device.calls(from);
         }
-        CudaBackend fp16 = new CudaBackend(device, BackendOptions.defaults());
-        try (Tensor z = fp16.zeros(2, 3, 4)) {
-            assertThat(z.dtype()).isEqualTo(DType.FLOAT16);
-            assertThatThrownBy(() -> fp32.gelu(z)).hasMessageContaining("does not belong");
-        }
-        Tensor closed = fp32.fromFloats(new float[] {1}, 1, 1, 1);
-        closed.close();
-        assertThatThrownBy(() -> fp32.toFloats(closed)).hasMessageContaining("closed");
-        assertThatThrownBy(() -> fp32.upload(new TensorData("i", DType.INT32, new int[] {2},
-                ByteBuffer.allocate(8)))).hasMessageContaining("floating-point");
-        assertThatThrownBy(() -> fp32.attention(fp32.fromFloats(new float[8], 1, 1, 8),
-                fp32.fromFloats(new float[8], 1, 1, 8), fp32.fromFloats(new float[8], 1, 1, 8), 2,
-                new io.cogvideo.spi.AttentionMask(2, 1, 0, 0f, false, 0, 0, 4, 2,
-                        io.cogvideo.spi.AttentionMask.Scope.ALL_FRAMES, true, 0, 0, false)))
-                .hasMessageContaining("do not fit");
+        model.weights().close();
+        assertThat(device.liveAllocations()).isZero();
+        Map<String, Integer> histogram = new TreeMap<>();
+        step.stream().filter(call -> !call.startsWith("alloc") && !call.startsWith("free"))
+                .forEach(call -> histogram.merge(call, 1, Integer::sum));
+        assertThat(histogram).isEqualTo(ExpectedStep.HISTOGRAM);
+        assertThat(bytes(step, "alloc ")).as("allocations of the step").containsExactly(ExpectedStep.ALLOCATIONS,
+                ExpectedStep.ALLOCATED_BYTES);
+        assertThat(bytes(step, "free ")).as("every allocation of the step is freed in the step")
+                .containsExactly(ExpectedStep.ALLOCATIONS, ExpectedStep.ALLOCATED_BYTES);
+        backend.close();
+    }
+
+    /** {count, total bytes} of the recorded calls that start with {@code prefix}. */
+    private static long[] bytes(List<String> calls, String prefix) {
+        long[] r = new long[2];
+        calls.stream().filter(call -> call.startsWith(prefix)).forEach(call -> {
+            r[0]++;
+            r[1] += Long.parseLong(call.substring(prefix.length()));
+        });
+        return r;
     }
 
     @Test
-    void clusterMassValidatesItsInputs() {
+    void uploadsAndDownloadsMoveTheBytes() {
         RecordingDevice device = new RecordingDevice(4);
-        CudaBackend b = new CudaBackend(device, new BackendOptions(0, DType.FLOAT32));
-        try (Tensor l = b.fromFloats(new float[12], 2, 1, 6)) {
-            assertThat(b.clusterMass(l, new int[] {0, 1, 1, 2, 0, 2}, 1f)).hasSize(2 * 3);
-            assertThat(device.launches).containsKey("cv_cluster_mass_k");
-            assertThatThrownBy(() -> b.clusterMass(l, new int[] {0, 1}, 1f)).hasMessageContaining("2 entries");
-            assertThatThrownBy(() -> b.clusterMass(l, new int[] {0, 1, 1, 2, 0, -1}, 1f))
-                    .hasMessageContaining("negative");
-            assertThatThrownBy(() -> b.clusterMass(l, new int[6], 0f)).hasMessageContaining("temperature");
+        CheckedBackend fp32 = backend(device, DType.FLOAT32);
+        float[] values = Reference.gaussian(new java.util.Random(3), 6 * 5, 1.0);
+        ByteBuffer direct = ByteBuffer.allocateDirect(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        direct.asFloatBuffer().put(values);
+        try (Tensor heap = fp32.upload(TensorData.ofFloats("w", values, 6, 5), WeightUse.LINEAR);
+                Tensor mapped = fp32.upload(new TensorData("w", DType.FLOAT32, new int[] {6, 5}, direct),
+                        WeightUse.GENERAL);
+                Tensor act = fp32.fromFloats(values, 1, 6, 5);
+                Tensor rows = fp32.slice(heap, 0, 2, 3)) {
+            assertThat(fp32.toFloats(heap)).containsExactly(values);
+            assertThat(fp32.toFloats(mapped)).containsExactly(values);
+            assertThat(fp32.toFloats(act)).containsExactly(values);
+            assertThat(rows.shape()).containsExactly(3, 5);
         }
+        assertThat(device.liveAllocations()).isZero();
+        CheckedBackend fp16 = backend(device, DType.FLOAT16);
+        try (Tensor w = fp16.upload(TensorData.ofFloats("w", values, 6, 5), WeightUse.LINEAR);
+                Tensor b = fp16.upload(TensorData.ofFloats("b", values, 30), WeightUse.GENERAL)) {
+            assertThat(w.dtype()).as("rank-2 weights in the weight type").isEqualTo(DType.FLOAT16);
+            assertThat(b.dtype()).as("rank-1 weights stay float32").isEqualTo(DType.FLOAT32);
+        }
+        assertThat(device.liveAllocations()).isZero();
+    }
+
+    @Test
+    void cachesInEveryTypeTheKernelsReadAndNoOther() {
+        RecordingDevice device = new RecordingDevice(4);
+        CheckedBackend fp16 = backend(device, DType.FLOAT16);
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16}) {
+            try (Tensor cache = fp16.cache(t, 2, 3, 4); Tensor rows = fp16.fromFloats(new float[16], 2, 2, 4)) {
+                assertThat(cache.dtype()).isEqualTo(t);
+                assertThat(cache.shape()).containsExactly(2, 3, 4);
+                assertThat(fp16.toFloats(cache)).containsOnly(0f).hasSize(24);
+                fp16.write(cache, 1, 1, rows);
+            }
+        }
+        assertThatThrownBy(() -> fp16.cache(DType.FLOAT64, 2, 3, 4)).isInstanceOf(CogVideoException.class)
+                .hasMessageContaining("FLOAT32, FLOAT16 or BFLOAT16").hasMessageContaining("not FLOAT64");
+        assertThat(device.liveAllocations()).isZero();
+    }
+
+    @Test
+    void onlyTheFusedAttentionPackIsProvided() {
+        CheckedBackend b = backend(new RecordingDevice(4), DType.FLOAT32);
+        assertThat(b.unwrap().find(FusedAttention.class)).isPresent();
+        assertThat(b.find(FusedAttention.class)).isPresent();
+        assertThat(b.find(LocalAttention.class)).isEmpty();
+        assertThat(b.find(VqVaeOps.class)).isEmpty();
+        assertThatThrownBy(() -> OpPacks.require(b, VqVaeOps.class, "decoding frames to pixels"))
+                .isInstanceOf(CogVideoException.class)
+                .hasMessageContaining("backend 'cuda' does not provide the VqVaeOps op pack")
+                .hasMessageContaining("decoding frames to pixels");
+        assertThatThrownBy(() -> OpPacks.require(b, LocalAttention.class, "super-resolution"))
+                .hasMessageContaining("does not provide the LocalAttention op pack");
+        assertThat(b.description()).contains("weights FLOAT32").contains("FusedAttention");
+    }
+
+    /**
+     * Argument errors come from the checking layer (the backend has no checks of its own); what the backend still
+     * refuses are device limits, such as a head wider than the widest compiled kernel.
+     */
+    @Test
+    void argumentErrorsComeFromTheCheckingLayerAndDeviceLimitsFromTheBackend() {
+        RecordingDevice device = new RecordingDevice(4);
+        CheckedBackend fp32 = backend(device, DType.FLOAT32);
+        CheckedBackend other = backend(device, DType.FLOAT32);
+        FusedAttention attn = OpPacks.require(fp32, FusedAttention.class, "the test");
+        try (Tensor foreign = other.fromFloats(new float[] {1}, 1, 1, 1)) {
+            assertThatThrownBy(() -> fp32.gelu(foreign)).hasMessageContaining("belongs to another backend");
+        }
+        Tensor closed = fp32.fromFloats(new float[] {1}, 1, 1, 1);
+        closed.close();
+        assertThatThrownBy(() -> fp32.toFloats(closed)).hasMessageContaining("is closed");
+        try (Tensor x = fp32.fromFloats(new float[8], 1, 1, 8)) {
+            AttentionMask mask = new AttentionMask(2, 1, 0, 0f, false, 0, 0, 4, 2, AttentionMask.Scope.ALL_FRAMES,
+                    true, 0, 0, false);
+            assertThatThrownBy(() -> attn.attention(x, x, x, 2, mask)).hasMessageContaining("keyLength 2 outside");
+        }
+        try (Tensor wide = fp32.fromFloats(new float[256], 1, 1, 256)) {
+            AttentionMask oneHead = new AttentionMask(1, 1, 0, 0f, false, 0, 0, 4, 2, AttentionMask.Scope.ALL_FRAMES,
+                    true, 0, 0, false);
+            assertThatThrownBy(() -> attn.attention(wide, wide, wide, 1, oneHead))
+                    .hasMessageContaining("head width 256 is not supported by the cuda kernels (at most 128)");
+        }
+        assertThat(fp32.liveTemporaries()).isZero();
+        assertThat(device.liveAllocations()).isZero();
+    }
+
+    /**
+     * The device calls of {@link #aCachedStepIssuesTheSameDeviceCallsAsBefore}, allocations and frees aside: every
+     * entry equals the pre-SPI backend's (commit 5d526ac, same fake device and step), except that its decode kernel
+     * was {@code cv_attn_decode_f16_d32} (half caches from {@code zeros()}); the allocations were 68 of 206,348 bytes
+     * in all, each freed within the step, as now. The order of launches and GEMMs is the same too (only one
+     * allocation per layer moved, because the model now slices the queries after writing the caches).
+     */
+    private static final class ExpectedStep {
+        static final Map<String, Integer> HISTOGRAM = new TreeMap<>(Map.ofEntries(
+                Map.entry("download 160000", 1),
+                Map.entry("gemm 2x256->64 F16", 2),
+                Map.entry("gemm 2x64->192 F16", 4),
+                Map.entry("gemm 2x64->20000 F16", 1),
+                Map.entry("gemm 2x64->256 F16", 2),
+                Map.entry("gemm 2x64->64 F16", 4),
+                Map.entry("launch cv_add_k 1x1x1/256", 5),
+                Map.entry("launch cv_attn_combine_k 4x2x1/64", 4),
+                Map.entry("launch cv_attn_decode_f32_d32 3x4x2/128", 4),
+                Map.entry("launch cv_bias_add_k 1x1x1/256", 6),
+                Map.entry("launch cv_bias_add_k 2x1x1/256", 6),
+                Map.entry("launch cv_channel_mix_k 1x1x1/256", 2),
+                Map.entry("launch cv_convert_k 1x1x1/256", 11),
+                Map.entry("launch cv_convert_k 2x1x1/256", 2),
+                Map.entry("launch cv_copy_axis_k 1x1x1/256", 20),
+                Map.entry("launch cv_gather_rows_k 1x1x1/256", 1),
+                Map.entry("launch cv_gather_rows_k 2x1x1/256", 1),
+                Map.entry("launch cv_gelu_k 2x1x1/256", 2),
+                Map.entry("launch cv_layernorm_k 2x1x1/256", 9),
+                Map.entry("upload 4", 1),
+                Map.entry("upload 8", 1)));
+        static final int ALLOCATIONS = 68;
+        static final long ALLOCATED_BYTES = 206_348;
     }
 }

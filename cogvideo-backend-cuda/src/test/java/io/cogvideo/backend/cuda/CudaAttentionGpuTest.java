@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.cogvideo.spi.AttentionMask;
 import io.cogvideo.spi.AttentionMask.Scope;
 import io.cogvideo.spi.BackendOptions;
+import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.DType;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.OpPacks;
 import io.cogvideo.spi.Tensor;
 import java.util.Arrays;
 import java.util.Random;
@@ -18,16 +21,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The fused attention on the device against the plain double-precision reference, for every mask scope and flag
  * with random shapes (fresh inputs per case), K/V in float, half and bfloat16, prefill and decode (with split-K),
- * plus CogVideo-sized problems. The output memory is poisoned with NaN first so an unwritten element fails.
+ * plus CogVideo-sized problems, through the checked SPI (K/V in a {@code cache} of the tested type). The output
+ * memory is poisoned with NaN first so an unwritten element fails.
  */
 @ExtendWith(RequiresCuda.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CudaAttentionGpuTest {
-    private CudaBackend backend;
+    private CheckedBackend backend;
+    private FusedAttention attn;
 
     @BeforeAll
     void setUp() {
-        backend = (CudaBackend) new CudaBackendProvider().create(new BackendOptions(0, DType.FLOAT32));
+        backend = CheckedBackend.wrap(new CudaBackendProvider().create(new BackendOptions(0, DType.FLOAT32)));
+        attn = OpPacks.require(backend, FusedAttention.class, "the attention test");
     }
 
     @AfterAll
@@ -43,14 +49,14 @@ class CudaAttentionGpuTest {
         try (Tensor qt = backend.fromFloats(q, c.batch(), c.nq(), w);
                 Tensor kf = backend.fromFloats(k, c.batch(), c.kRows(), w);
                 Tensor vf = backend.fromFloats(v, c.batch(), c.kRows(), w);
-                CudaTensor kt = backend.allocate(new int[] {c.batch(), c.kRows(), w}, kv, false);
-                CudaTensor vt = backend.allocate(new int[] {c.batch(), c.kRows(), w}, kv, false)) {
+                Tensor kt = backend.cache(kv.dtype, c.batch(), c.kRows(), w);
+                Tensor vt = backend.cache(kv.dtype, c.batch(), c.kRows(), w)) {
             backend.write(kt, 1, 0, kf);
             backend.write(vt, 1, 0, vf);
             float[] nan = new float[c.batch() * c.nq() * w];
             Arrays.fill(nan, Float.NaN);
             backend.fromFloats(nan, c.batch(), c.nq(), w).close(); // poison the pool block the output will reuse
-            try (Tensor out = backend.attention(qt, kt, vt, c.keyLength(), c.mask())) {
+            try (Tensor out = attn.attention(qt, kt, vt, c.keyLength(), c.mask())) {
                 return backend.toFloats(out);
             }
         }

@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cogvideo.CogVideoException;
-import io.cogvideo.generation.ClusterSampler;
 import io.cogvideo.spi.BackendOptions;
+import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.DType;
+import io.cogvideo.spi.FusedAttention;
 import io.cogvideo.spi.Half;
+import io.cogvideo.spi.OpPacks;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
+import io.cogvideo.spi.WeightUse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Random;
@@ -19,18 +22,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Every backend operation on the device against host references, and its error handling. */
+/**
+ * Every backend operation on the device against host references, through the checked SPI (the backends are wrapped
+ * in {@link CheckedBackend}, as {@code Backends.create} does).
+ */
 @ExtendWith(RequiresCuda.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CudaOpsGpuTest {
-    private CudaBackend fp16;
-    private CudaBackend fp32;
+    private CheckedBackend fp16;
+    private CheckedBackend fp32;
     private final Random r = new Random(System.nanoTime());
 
     @BeforeAll
     void setUp() {
-        fp16 = (CudaBackend) new CudaBackendProvider().create(BackendOptions.defaults());
-        fp32 = (CudaBackend) new CudaBackendProvider().create(new BackendOptions(0, DType.FLOAT32));
+        fp16 = CheckedBackend.wrap(new CudaBackendProvider().create(BackendOptions.defaults()));
+        fp32 = CheckedBackend.wrap(new CudaBackendProvider().create(new BackendOptions(0, DType.FLOAT32)));
     }
 
     @AfterAll
@@ -66,8 +72,8 @@ class CudaOpsGpuTest {
             for (boolean direct : new boolean[] {false, true}) {
                 TensorData d = data("w", src, w, direct, 300, 7);
                 float[] exact = d.toFloatArray();
-                try (Tensor t16 = fp16.upload(d); Tensor t32 = fp32.upload(d);
-                        Tensor bias = fp16.upload(data("b", src, w, direct, w.length))) {
+                try (Tensor t16 = fp16.upload(d, WeightUse.LINEAR); Tensor t32 = fp32.upload(d, WeightUse.GENERAL);
+                        Tensor bias = fp16.upload(data("b", src, w, direct, w.length), WeightUse.GENERAL)) {
                     assertThat(t16.dtype()).isEqualTo(DType.FLOAT16);
                     assertThat(t32.dtype()).isEqualTo(DType.FLOAT32);
                     assertThat(bias.dtype()).as("rank-1 weights stay float32").isEqualTo(DType.FLOAT32);
@@ -88,8 +94,8 @@ class CudaOpsGpuTest {
         float[] x = Reference.gaussian(r, 2 * rows * in, 1.0);
         float[] w = Reference.gaussian(r, out * in, 0.1);
         float[] b = Reference.gaussian(r, out, 1.0);
-        for (CudaBackend be : new CudaBackend[] {fp32, fp16}) {
-            DeviceType t = be.weightType;
+        for (CheckedBackend be : new CheckedBackend[] {fp32, fp16}) {
+            DeviceType t = ((CudaBackend) be.unwrap()).weightType;
             float[] xr = Reference.round(x, t);
             float[] wr = Reference.round(w, t);
             float[] ref = new float[2 * rows * out];
@@ -102,8 +108,9 @@ class CudaOpsGpuTest {
                     ref[i * out + o] = (float) s;
                 }
             }
-            try (Tensor xt = be.fromFloats(x, 2, rows, in); Tensor wt = be.upload(TensorData.ofFloats("w", w, out, in));
-                    Tensor bt = be.upload(TensorData.ofFloats("b", b, out));
+            try (Tensor xt = be.fromFloats(x, 2, rows, in);
+                    Tensor wt = be.upload(TensorData.ofFloats("w", w, out, in), WeightUse.LINEAR);
+                    Tensor bt = be.upload(TensorData.ofFloats("b", b, out), WeightUse.GENERAL);
                     Tensor y = be.linear(xt, wt, bt)) {
                 assertThat(y.shape()).containsExactly(2, rows, out);
                 assertThat(Reference.relativeError(be.toFloats(y), ref)).as("linear " + t).isLessThan(1e-5);
@@ -118,30 +125,33 @@ class CudaOpsGpuTest {
         float[] g = Reference.gaussian(r, h, 1.0);
         float[] bb = Reference.gaussian(r, h, 1.0);
         float[] y1 = Reference.gaussian(r, 5 * h, 1.0);
-        CudaBackend be = fp32;
-        try (Tensor xt = be.fromFloats(x, 3, 5, h); Tensor gt = be.upload(TensorData.ofFloats("g", g, h));
-                Tensor bt = be.upload(TensorData.ofFloats("b", bb, h)); Tensor yt = be.fromFloats(y1, 1, 5, h)) {
+        CheckedBackend be = fp32;
+        FusedAttention attn = OpPacks.require(be, FusedAttention.class, "the channel mix");
+        try (Tensor xt = be.fromFloats(x, 3, 5, h); Tensor gt = be.upload(TensorData.ofFloats("g", g, h), WeightUse.GENERAL);
+                Tensor bt = be.upload(TensorData.ofFloats("b", bb, h), WeightUse.GENERAL);
+                Tensor yt = be.fromFloats(y1, 1, 5, h)) {
             assertThat(Reference.maxAbsError(be.toFloats(be.layerNorm(xt, gt, bt, 1e-5f)),
                     Reference.layerNorm(x, h, g, bb, 1e-5f))).isLessThan(2e-5);
             float[] ge = be.toFloats(be.gelu(xt));
             float[] sum = be.toFloats(be.add(xt, yt));
-            float[] mix = be.toFloats(be.channelMix(xt, xt, gt));
+            float[] mix = be.toFloats(attn.channelMix(xt, xt, gt));
             for (int i = 0; i < x.length; i++) {
                 assertThat((double) Math.abs(ge[i] - Reference.gelu(x[i]))).isLessThan(1e-5 * (1 + Math.abs(x[i])));
                 assertThat(sum[i]).isEqualTo(x[i] + y1[i % y1.length]);
                 assertThat((double) Math.abs(mix[i] - x[i])).isLessThan(1e-5 * (1 + Math.abs(x[i])));
             }
-            assertThatThrownBy(() -> be.add(yt, xt)).hasMessageContaining("do not broadcast");
+            assertThatThrownBy(() -> be.add(yt, xt)).hasMessageContaining("(or batch 1)");
         }
     }
 
     @Test
-    void sliceConcatWriteGatherAndViews() {
-        CudaBackend be = fp16;
+    void sliceConcatWriteAndGather() {
+        CheckedBackend be = fp16;
         float[] table = Reference.gaussian(r, 40 * 16, 1.0);
-        Tensor word = be.upload(TensorData.ofFloats("word", table, 40, 16));
-        Tensor head = be.slice(word, 0, 0, 30); // a view
-        word.close(); // the view keeps the memory
+        Tensor word = be.upload(TensorData.ofFloats("word", table, 40, 16), WeightUse.GENERAL);
+        Tensor head = be.slice(word, 0, 0, 30); // a copy in the weight type
+        word.close();
+        assertThat(head.dtype()).isEqualTo(DType.FLOAT16);
         float[] headValues = be.toFloats(head);
         for (int i = 0; i < 30 * 16; i++) {
             assertThat(headValues[i]).isEqualTo(Reference.round(table[i], DeviceType.F16));
@@ -154,14 +164,12 @@ class CudaOpsGpuTest {
             }
         }
         assertThatThrownBy(() -> be.gatherRows(head, new int[] {30}, 1)).hasMessageContaining("outside [0, 30)");
-        assertThatThrownBy(() -> be.write(head, 0, 0, be.fromFloats(new float[16], 1, 16)))
-                .hasMessageContaining("read-only");
         head.close();
 
         float[] a = Reference.gaussian(r, 2 * 6 * 8, 1.0);
         float[] b = Reference.gaussian(r, 2 * 3 * 8, 1.0);
         try (Tensor at = be.fromFloats(a, 2, 6, 8); Tensor bt = be.fromFloats(b, 2, 3, 8);
-                Tensor cache = be.zeros(2, 10, 8)) {
+                Tensor cache = be.cache(DType.FLOAT16, 2, 10, 8)) {
             assertThat(cache.dtype()).isEqualTo(DType.FLOAT16);
             float[] cat = be.toFloats(be.concat(1, at, bt));
             float[] sl = be.toFloats(be.slice(at, 2, 2, 4));
@@ -186,34 +194,36 @@ class CudaOpsGpuTest {
                     assertThat(sl[i * 4 + j]).isEqualTo(a[i * 8 + 2 + j]);
                 }
             }
-            assertThatThrownBy(() -> be.write(cache, 1, 8, bt)).hasMessageContaining("outside [0, 10)");
+            assertThatThrownBy(() -> be.write(cache, 1, 8, bt)).hasMessageContaining("do not fit axis 1");
         }
     }
 
     @Test
-    void clusterMassMatchesTheSampler() {
-        int[] table = ClusterSampler.bundledTable();
-        int vocab = table.length;
-        float[] logits = Reference.gaussian(r, 3 * vocab, 3.0);
-        float t = 1.05f;
-        try (Tensor lt = fp32.fromFloats(logits, 3, 1, vocab)) {
-            float[] mass = fp32.clusterMass(lt, table, t);
-            ClusterSampler all = new ClusterSampler(table, t, 500, 1.0);
-            for (int row = 0; row < 3; row++) {
-                ClusterSampler.Choice c = all.clusterChoice(logits, row * vocab, vocab);
-                for (int j = 0; j < 500; j++) {
-                    assertThat((double) mass[row * 500 + c.clusterIds()[j]])
-                            .isCloseTo(c.clusterWeights()[j], org.assertj.core.data.Offset.offset(1e-5));
+    void cachesInEachKernelTypeHoldWrittenRows() {
+        float[] rows = Reference.gaussian(r, 2 * 3 * 8, 1.0);
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16}) {
+            try (Tensor cache = fp32.cache(t, 2, 5, 8); Tensor src = fp32.fromFloats(rows, 2, 3, 8)) {
+                assertThat(cache.dtype()).isEqualTo(t);
+                fp32.write(cache, 1, 2, src);
+                float[] c = fp32.toFloats(cache);
+                for (int o = 0; o < 2; o++) {
+                    for (int i = 0; i < 5; i++) {
+                        for (int j = 0; j < 8; j++) {
+                            float e = i >= 2 ? Reference.round(rows[(o * 3 + i - 2) * 8 + j], DeviceType.of(t)) : 0f;
+                            assertThat(c[(o * 5 + i) * 8 + j]).as(t + " cache").isEqualTo(e);
+                        }
+                    }
                 }
             }
         }
+        assertThatThrownBy(() -> fp32.cache(DType.FLOAT64, 1, 2, 8)).hasMessageContaining("FLOAT32, FLOAT16 or BFLOAT16");
     }
 
     @Test
     void foreignAndClosedTensorsAreRejected() {
         Tensor a = fp16.fromFloats(new float[] {1, 2}, 1, 1, 2);
         assertThatThrownBy(() -> fp32.gelu(a)).isInstanceOf(CogVideoException.class)
-                .hasMessageContaining("does not belong");
+                .hasMessageContaining("belongs to another backend");
         a.close();
         a.close(); // idempotent
         assertThatThrownBy(() -> fp16.gelu(a)).hasMessageContaining("closed");

@@ -1,6 +1,8 @@
 package io.cogvideo.backend.cuda;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,7 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * addresses (so uploads, memsets, copies and downloads really move bytes), kernels and GEMMs do nothing but are
  * checked: argument types against the kernel's parameter list, every pointer (also those inside the attention
  * parameter struct) inside a live allocation, grid and block limits, GEMM operand sizes. Frees must match
- * allocations exactly (no double free, no unknown pointer). Thread-safe.
+ * allocations exactly (no double free, no unknown pointer). Every call is also appended to {@link #calls} as one
+ * line without addresses ({@code launch cv_gelu_k 1x1x1/256}, {@code gemm 2x64->192 F16}, {@code alloc 1536}, ...),
+ * so a test can compare the device calls of a model step with a recorded sequence. Thread-safe.
  */
 @SuppressWarnings("restricted")
 final class RecordingDevice implements Device {
@@ -20,6 +24,7 @@ final class RecordingDevice implements Device {
     private long next = 0x7f00_0000_0000L;
     final Map<String, AtomicInteger> launches = new ConcurrentHashMap<>();
     final AtomicInteger gemms = new AtomicInteger();
+    private final List<String> calls = new ArrayList<>();
     private boolean closed;
 
     RecordingDevice(int sms) {
@@ -36,8 +41,23 @@ final class RecordingDevice implements Device {
         return "recording fake device, " + sms + " SMs";
     }
 
+    private synchronized void record(String call) {
+        calls.add(call);
+    }
+
+    /** The calls recorded so far, from index {@code from} on. */
+    synchronized List<String> calls(int from) {
+        return List.copyOf(calls.subList(from, calls.size()));
+    }
+
+    /** Number of calls recorded so far. */
+    synchronized int callCount() {
+        return calls.size();
+    }
+
     @Override
     public synchronized long alloc(long bytes) {
+        record("alloc " + bytes);
         if (bytes <= 0) {
             return 0;
         }
@@ -55,6 +75,7 @@ final class RecordingDevice implements Device {
         if (ptr == 0 || closed) {
             return;
         }
+        record("free " + bytes);
         byte[] m = live.remove(ptr);
         if (m == null) {
             throw new AssertionError("free of an unknown pointer or double free: " + Long.toHexString(ptr));
@@ -81,6 +102,7 @@ final class RecordingDevice implements Device {
 
     @Override
     public void memsetZero(long ptr, long bytes) {
+        record("memset " + bytes);
         if (bytes > 0) {
             var e = region(ptr, bytes, "memset");
             int off = (int) (ptr - e.getKey());
@@ -90,6 +112,7 @@ final class RecordingDevice implements Device {
 
     @Override
     public void upload(long dst, MemorySegment src, long bytes) {
+        record("upload " + bytes);
         if (bytes > 0) {
             var e = region(dst, bytes, "upload");
             MemorySegment from = src.byteSize() >= bytes ? src : MemorySegment.ofAddress(src.address()).reinterpret(bytes);
@@ -99,6 +122,7 @@ final class RecordingDevice implements Device {
 
     @Override
     public void download(MemorySegment dst, long src, long bytes) {
+        record("download " + bytes);
         if (bytes > 0) {
             var e = region(src, bytes, "download");
             MemorySegment.copy(MemorySegment.ofArray(e.getValue()), src - e.getKey(), dst, 0, bytes);
@@ -107,6 +131,7 @@ final class RecordingDevice implements Device {
 
     @Override
     public void copy(long dst, long src, long bytes) {
+        record("copy " + bytes);
         if (bytes > 0) {
             var d = region(dst, bytes, "copy destination");
             var s = region(src, bytes, "copy source");
@@ -142,6 +167,8 @@ final class RecordingDevice implements Device {
             }
         }
         launches.computeIfAbsent(k.name(), n -> new AtomicInteger()).incrementAndGet();
+        record("launch " + k.name() + " " + gx + "x" + gy + "x" + gz + "/" + block
+                + (sharedBytes == 0 ? "" : " shared " + sharedBytes));
     }
 
     @Override
@@ -150,6 +177,7 @@ final class RecordingDevice implements Device {
         region(x, (long) rows * in * abType.bytes(), "gemm x");
         region(y, (long) rows * out * 4, "gemm y");
         gemms.incrementAndGet();
+        record("gemm " + rows + "x" + in + "->" + out + " " + abType);
     }
 
     @Override

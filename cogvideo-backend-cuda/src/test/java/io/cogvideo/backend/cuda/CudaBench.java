@@ -2,32 +2,43 @@ package io.cogvideo.backend.cuda;
 
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.model.CogVideoModel;
-import io.cogvideo.model.Block;
 import io.cogvideo.model.CogVideoWeights;
 import io.cogvideo.model.InferenceState;
 import io.cogvideo.model.SequenceOptions;
+import io.cogvideo.model.WeightSource;
 import io.cogvideo.spi.BackendOptions;
+import io.cogvideo.spi.CheckedBackend;
+import io.cogvideo.spi.DType;
+import io.cogvideo.spi.Half;
 import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.TensorData;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import java.util.SplittableRandom;
 
 /**
- * Cached-step benchmark on a GPU (not a unit test; run it by hand):
+ * Cached-step benchmark on a GPU with the figures only this backend can give (not a unit test; it lives with the
+ * tests because it reaches into {@link CudaContext}; run it by hand or with the device bundle's {@code run-bench.sh}):
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp ... io.cogvideo.backend.cuda.CudaBench [layers hidden heads]
  *      [-Dbench.steps=30] [-Dbench.warmup=5] [-Dbench.frames=3] [-Dbench.batches=2,8]
  * </pre>
  *
- * Builds a random fp16 CogVideo of the given size (default 48 / 3072 / 48, the released 7.7B) directly on the device
- * (no checkpoint, no host copy), prefills text + {@code bench.frames} frames, then times cached steps (one token
- * per sequence, including the logits' copy to the host) at each batch size: median and p90. It also measures the
+ * Loads a CogVideo of the given size (default 48 / 3072 / 48, the released 7.7B) with seeded random fp16 weights
+ * through the checked SPI, as a checkpoint would be ({@link CogVideoWeights#load}: one tensor generated on the host
+ * at a time, then uploaded), prefills text + {@code bench.frames} frames, then times cached steps (one token per
+ * sequence, including the logits' copy to the host) at each batch size: median and p90. It also measures the
  * device-to-device copy bandwidth with one big {@code cuMemcpyDtoDAsync} (bytes read + written over time), and
  * reports step time / (weight bytes / bandwidth), the floor a step cannot beat since every weight is read once per
  * step, and the device memory in use at the peak ({@code cuMemGetInfo}; the stream-ordered pool keeps what it took).
+ * Prefill and step times on any backend are also what {@code cogvideo bench} prints; the bandwidth floor and the
+ * device memory are what this adds.
  */
 public final class CudaBench {
     private CudaBench() {
@@ -49,21 +60,22 @@ public final class CudaBench {
             System.out.println("CUDA backend not available: " + a.reason());
             System.exit(2);
         }
-        try (CudaBackend b = (CudaBackend) provider.create(BackendOptions.defaults())) {
+        try (CheckedBackend b = CheckedBackend.wrap(provider.create(new BackendOptions(0, DType.FLOAT16)))) {
             System.out.println(b.description());
-            ((CudaContext) b.device).loadKernels();
-            long[] mem0 = ((CudaContext) b.device).memInfo();
-            double bandwidth = copyBandwidth(b);
+            CudaContext ctx = (CudaContext) ((CudaBackend) b.unwrap()).device;
+            ctx.loadKernels();
+            long[] mem0 = ctx.memInfo();
+            double bandwidth = copyBandwidth(ctx);
             System.out.printf(Locale.ROOT, "device-to-device copy: %.1f GB/s (bytes read + written)%n",
                     bandwidth / 1e9);
 
             CogVideoConfig cfg = new CogVideoConfig(layers, hidden, heads, 150010, 1024, 2000, 64, 400, 5, -1, 1,
                     20000, 1e-5f);
             long t0 = System.nanoTime();
-            CogVideoWeights w = randomWeights(b, cfg);
-            ((CudaContext) b.device).sync();
+            CogVideoWeights w = CogVideoWeights.load(cfg, new RandomHalfWeights(11), b);
+            ctx.sync();
             long weightBytes = stepWeightBytes(cfg);
-            System.out.printf(Locale.ROOT, "random fp16 model %d/%d/%d built on the device in %.1f s; "
+            System.out.printf(Locale.ROOT, "random fp16 model %d/%d/%d uploaded in %.1f s; "
                     + "weights read per step: %.2f GB%n", layers, hidden, heads, (System.nanoTime() - t0) / 1e9,
                     weightBytes / 1e9);
             CogVideoModel model = new CogVideoModel(cfg, w, b);
@@ -86,7 +98,9 @@ public final class CudaBench {
                         pos[i] = i < text ? i : CogVideoConfig.FRAME_POSITION_BASE + (i - text);
                     }
                     long p0 = System.nanoTime();
-                    b.toFloats(model.prefill(s, tokens, pos, new int[] {n - 1}));
+                    try (Tensor logits = model.prefill(s, tokens, pos, new int[] {n - 1})) {
+                        b.toFloats(logits);
+                    }
                     double prefillMs = (System.nanoTime() - p0) / 1e6;
                     double[] times = new double[steps];
                     int[] tok = new int[batch];
@@ -103,7 +117,7 @@ public final class CudaBench {
                             times[i - warmup] = (System.nanoTime() - st) / 1e6;
                         }
                     }
-                    long[] mem = ((CudaContext) b.device).memInfo();
+                    long[] mem = ctx.memInfo();
                     peakUsed = Math.max(peakUsed, mem[1] - mem[0]);
                     Arrays.sort(times);
                     double median = times[times.length / 2];
@@ -118,14 +132,13 @@ public final class CudaBench {
             System.out.printf(Locale.ROOT, "weight floor (weights / copy bandwidth): %.2f ms per step%n", floorMs);
             System.out.printf(Locale.ROOT, "peak device memory in use (cuMemGetInfo): %.2f GiB of %.2f GiB; "
                     + "backend allocations peak %.2f GiB%n", peakUsed / (double) (1L << 30),
-                    mem0[1] / (double) (1L << 30), ((CudaContext) b.device).peakBytes() / (double) (1L << 30));
+                    mem0[1] / (double) (1L << 30), ctx.peakBytes() / (double) (1L << 30));
             rows.forEach(System.out::println);
         }
     }
 
     /** Bytes read + written per second by one large device-to-device copy (median of 10 after 2 warm-ups). */
-    static double copyBandwidth(CudaBackend b) {
-        CudaContext ctx = (CudaContext) b.device;
+    static double copyBandwidth(CudaContext ctx) {
         long[] mem = ctx.memInfo();
         long bytes = Math.min(2L << 30, mem[0] / 4) & ~0xfffL;
         long src = ctx.alloc(bytes);
@@ -161,38 +174,36 @@ public final class CudaBench {
         return 2 * (c.numLayers() * perLayer + (long) c.imageVocabSize() * h);
     }
 
-    private static long seed = 11;
+    /**
+     * Seeded random float16 weights for any key and shape: LayerNorm weights 1, LayerNorm biases and mix logits 0,
+     * everything else about N(0, 0.02) (a table of 65536 half draws indexed by a random stream, so that the 7.7B
+     * parameters of the real size take seconds).
+     */
+    record RandomHalfWeights(long seed) implements WeightSource {
+        private static final short[] GAUSSIAN = gaussianTable();
 
-    private static CudaTensor mat(CudaBackend b, int rows, int cols, float scale) {
-        return b.uniform(new int[] {rows, cols}, DeviceType.F16, -scale, scale, seed++, true);
-    }
-
-    private static CudaTensor vec(CudaBackend b, int n, float lo, float hi) {
-        return b.uniform(new int[] {n}, DeviceType.F32, lo, hi, seed++, true);
-    }
-
-    static CogVideoWeights randomWeights(CudaBackend b, CogVideoConfig c) {
-        int h = c.hiddenSize();
-        float s = (float) (1 / Math.sqrt(h));
-        float s4 = (float) (1 / Math.sqrt(4.0 * h));
-        CudaTensor word = mat(b, c.vocabSize(), h, 0.02f);
-        Tensor head = b.slice(word, 0, 0, c.imageVocabSize());
-        List<CogVideoWeights.Layer> layers = new ArrayList<>();
-        for (int i = 0; i < c.numLayers(); i++) {
-            layers.add(new CogVideoWeights.Layer(new Block(
-                    vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f),
-                    mat(b, 3 * h, h, s), vec(b, 3 * h, -0.02f, 0.02f),
-                    mat(b, h, h, s), vec(b, h, -0.02f, 0.02f),
-                    vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f),
-                    vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f),
-                    mat(b, 4 * h, h, s), vec(b, 4 * h, -0.02f, 0.02f),
-                    mat(b, h, 4 * h, s4), vec(b, h, -0.02f, 0.02f),
-                    vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f)),
-                    mat(b, 3 * h, h, s), vec(b, 3 * h, -0.02f, 0.02f),
-                    mat(b, h, h, s), vec(b, h, -0.02f, 0.02f),
-                    vec(b, h, -1f, 1f)));
+        private static short[] gaussianTable() {
+            Random r = new Random(20221);
+            short[] t = new short[65536];
+            for (int i = 0; i < t.length; i++) {
+                t[i] = Half.fromFloat((float) (r.nextGaussian() * 0.02));
+            }
+            return t;
         }
-        return new CogVideoWeights(word, head, mat(b, c.maxSequenceLength(), h, 0.02f),
-                mat(b, c.additionalSeqLen(), h, 0.02f), layers, vec(b, h, 0.9f, 1.1f), vec(b, h, -0.05f, 0.05f));
+
+        @Override
+        public TensorData require(String key, int... shape) {
+            int n = Math.toIntExact(TensorData.numel(shape));
+            boolean norm = key.contains("layernorm");
+            boolean one = norm && key.endsWith("weight");
+            boolean zero = (norm && key.endsWith("bias")) || key.contains("attn_distribution");
+            short fill = Half.fromFloat(one ? 1f : 0f);
+            ByteBuffer b = ByteBuffer.allocateDirect(Math.multiplyExact(n, 2)).order(ByteOrder.LITTLE_ENDIAN);
+            SplittableRandom r = new SplittableRandom(seed ^ key.hashCode());
+            for (int i = 0; i < n; i++) {
+                b.putShort(one || zero ? fill : GAUSSIAN[r.nextInt(GAUSSIAN.length)]);
+            }
+            return new TensorData(key, DType.FLOAT16, shape, b.flip());
+        }
     }
 }

@@ -209,6 +209,39 @@ class BackendOnRecordingDeviceTest {
         assertThat(device.liveAllocations()).isZero();
     }
 
+    /**
+     * The attention of {@code CudaAttentionGpuTest}'s random cases (every scope and flag, prefill and split-K decode,
+     * K/V caches of each type) is accepted by the checking layer and every launch passes the fake device's checks
+     * (grids, argument types, every pointer of the parameter struct inside a live allocation).
+     */
+    @Test
+    void attentionOfRandomShapesPassesTheLaunchChecks() {
+        RecordingDevice device = new RecordingDevice(132);
+        CheckedBackend backend = backend(device, DType.FLOAT32);
+        FusedAttention attn = OpPacks.require(backend, FusedAttention.class, "the test");
+        java.util.Random r = new java.util.Random(11);
+        DType[] kv = {DType.FLOAT32, DType.FLOAT16, DType.BFLOAT16};
+        for (int i = 0; i < 120; i++) {
+            boolean decode = i % 2 == 0;
+            Reference.Case c;
+            do {
+                c = Reference.randomCase(r, decode ? 2500 : 700, decode, new int[] {16, 32, 40, 64, 128});
+            } while (c.keyLength() < 1);
+            int w = c.width();
+            try (Tensor q = backend.fromFloats(new float[c.batch() * c.nq() * w], c.batch(), c.nq(), w);
+                    Tensor rows = backend.fromFloats(new float[c.batch() * c.kRows() * w], c.batch(), c.kRows(), w);
+                    Tensor k = backend.cache(kv[i % 3], c.batch(), c.kRows(), w);
+                    Tensor v = backend.cache(kv[i % 3], c.batch(), c.kRows(), w)) {
+                backend.write(k, 1, 0, rows);
+                backend.write(v, 1, 0, rows);
+                attn.attention(q, k, v, c.keyLength(), c.mask()).close();
+            }
+        }
+        assertThat(device.launches).containsKeys("cv_attn_prefill_f16_d128", "cv_attn_decode_bf16_d64",
+                "cv_attn_combine_k");
+        assertThat(device.liveAllocations()).isZero();
+    }
+
     @Test
     void onlyTheFusedAttentionPackIsProvided() {
         CheckedBackend b = backend(new RecordingDevice(4), DType.FLOAT32);

@@ -9,10 +9,13 @@ import java.util.Objects;
  * {@code collections.OrderedDict}, {@code set}, {@code frozenset}, {@code torch.Size}) into data; every other
  * global stays a {@code PickleGlobal}, and "calling" it yields a {@link PickleObject}.
  *
+ * <p>Package-private: an internal of the pickle reader, not part of the module's API (the checkpoint API hands out
+ * validated tensors, never pickle values to interpret).
+ *
  * @param module the Python module, e.g. {@code "os"}
  * @param name   the attribute in that module, e.g. {@code "system"}
  */
-public record PickleGlobal(String module, String name) {
+record PickleGlobal(String module, String name) {
 
     /** Checks that both parts are present. */
     public PickleGlobal {

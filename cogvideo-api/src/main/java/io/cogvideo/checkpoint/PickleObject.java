@@ -14,8 +14,10 @@ import java.util.Map;
  *
  * <p>Typical examples are NumPy RNG state ({@code numpy.core.multiarray._reconstruct}), {@code argparse.Namespace}
  * or a hostile {@code os.system(...)}.
+ *
+ * <p>Package-private: an internal of the pickle reader, not part of the module's API.
  */
-public final class PickleObject {
+final class PickleObject {
     private final Object callee;
     private final List<Object> args;
     private final Map<Object, Object> kwargs;

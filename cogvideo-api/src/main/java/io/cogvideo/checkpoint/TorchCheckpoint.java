@@ -20,9 +20,11 @@ import java.util.zip.ZipEntry;
  * <p>Unpickled values map to Java as follows: dicts and OrderedDicts to {@code LinkedHashMap}, lists to
  * {@code ArrayList}, tuples (and {@code torch.Size}) to {@code Object[]}, sets to {@code LinkedHashSet}, str to
  * {@code String}, bytes to {@code byte[]}, int to {@code Integer}/{@code Long}/{@code BigInteger}, float to
- * {@code Double}, bool to {@code Boolean}, None to {@code null}, tensors to {@link TorchTensorRef}, and anything
- * built from a global outside the allow-list to {@link PickleGlobal}/{@link PickleObject}. Instances are immutable
- * in intent; do not modify the containers returned by {@link #root()}.
+ * {@code Double}, bool to {@code Boolean}, None to {@code null}; tensors and anything built from a global outside
+ * the allow-list become inert values of types internal to this package ({@code TorchTensorRef},
+ * {@code PickleGlobal}, {@code PickleObject}) whose {@code toString()} describes them. Tensors are handed out only
+ * through {@link #stateDict(String)}, validated and memory-mapped. Instances are immutable in intent; do not modify
+ * the containers returned by {@link #root()}.
  */
 public final class TorchCheckpoint {
     private static final int MAX_KEYS_SHOWN = 40;
@@ -72,7 +74,9 @@ public final class TorchCheckpoint {
      * @throws CheckpointException if the top-level object is not a dict, the entry is missing (the message lists
      *                             the top-level keys found), it is not a dict of string keys, one of its values is
      *                             not a tensor (e.g. a placeholder for a forbidden global, which is never executed),
-     *                             or a tensor fails validation (see {@link #tensor(String, TorchTensorRef)})
+     *                             or a tensor fails validation (unsupported storage type, negative or absurd
+     *                             dimensions, element-count overflow, non-contiguous strides, storage entry missing
+     *                             or compressed, declared sizes or offsets beyond the storage entry's bytes)
      */
     public StateDict stateDict(String entry) {
         if (!(root instanceof Map<?, ?> top)) {
@@ -103,6 +107,7 @@ public final class TorchCheckpoint {
 
     /**
      * Validates one tensor declaration and returns its bytes as a memory-mapped, read-only {@link TensorData}.
+     * Package-private, like the {@link TorchTensorRef} it takes (tests and diagnostics in this package).
      *
      * @param name the name to give the tensor (used in messages)
      * @param ref  a tensor found in {@link #root()}
@@ -110,7 +115,7 @@ public final class TorchCheckpoint {
      *                             dimensions, element-count overflow, non-contiguous strides, storage entry missing
      *                             or compressed, declared sizes or offsets beyond the storage entry's bytes
      */
-    public TensorData tensor(String name, TorchTensorRef ref) {
+    TensorData tensor(String name, TorchTensorRef ref) {
         try (MappedFile mapped = MappedFile.open(file, fileSize)) {
             return materialize(mapped, name, ref, "the checkpoint");
         }

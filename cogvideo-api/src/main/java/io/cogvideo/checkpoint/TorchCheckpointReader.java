@@ -21,14 +21,15 @@ import org.apache.commons.compress.archivers.zip.ZipFile;
  * {@code <archive>/byteorder}.
  *
  * <p>The pickle is never executed: only an allow-list of torch/collections globals is interpreted (see
- * {@link TorchCheckpoint} for how values map to Java), every other global becomes an inert {@link PickleGlobal} or
- * {@link PickleObject}. Tensor bytes are not copied: each tensor is a slice of a read-only memory mapping of its
- * storage entry, so checkpoints larger than 2 GiB work as long as each single tensor is below 2 GiB.
+ * {@link TorchCheckpoint} for how values map to Java), every other global becomes an inert placeholder (a
+ * package-internal {@code PickleGlobal} or {@code PickleObject}). Tensor bytes are not copied: each tensor is a slice
+ * of a read-only memory mapping of its storage entry, so checkpoints larger than 2 GiB work as long as each single
+ * tensor is below 2 GiB.
  *
  * <p>Every problem is reported as a {@link CheckpointException} naming the file: not a zip (or a legacy pre-1.6
  * checkpoint), truncated zip, missing {@code data.pkl}, corrupt or truncated pickle, big-endian data, and, when a
- * state dict is extracted, the tensor problems listed in {@link TorchCheckpoint#tensor}. CRCs of storage entries
- * are not verified (that would mean reading every byte).
+ * state dict is extracted, the tensor problems listed in {@link TorchCheckpoint#stateDict(String)}. CRCs of storage
+ * entries are not verified (that would mean reading every byte).
  */
 public final class TorchCheckpointReader {
     /** Largest {@code data.pkl} accepted (a 15 GB checkpoint's pickle is a few hundred KB). */
@@ -39,7 +40,7 @@ public final class TorchCheckpointReader {
 
     /**
      * Opens and parses a {@code torch.save} zip checkpoint. The tensors are not touched until
-     * {@link TorchCheckpoint#stateDict(String)} or {@link TorchCheckpoint#tensor} is called.
+     * {@link TorchCheckpoint#stateDict(String)} is called.
      *
      * @throws CheckpointException naming the file and the problem
      */

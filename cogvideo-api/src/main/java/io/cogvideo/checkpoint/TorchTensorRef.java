@@ -6,13 +6,14 @@ import java.util.Arrays;
  * A tensor as declared by a {@code torch.save} pickle ({@code torch._utils._rebuild_tensor_v2} and friends): a
  * view of a {@link TorchStorageRef} at an element offset with a shape and strides. Inert and unvalidated; see
  * {@link TorchCheckpoint#tensor(String, TorchTensorRef)} for turning it into checked, memory-mapped data.
+ * Package-private: an internal of the pickle reader; users get tensors from {@link TorchCheckpoint#stateDict(String)}.
  *
  * @param storage       the storage the tensor views
  * @param storageOffset offset of the first element, in elements of the storage
  * @param shape         sizes, outermost first, as declared (not yet range-checked)
  * @param stride        strides in elements, as declared
  */
-public record TorchTensorRef(TorchStorageRef storage, long storageOffset, long[] shape, long[] stride) {
+record TorchTensorRef(TorchStorageRef storage, long storageOffset, long[] shape, long[] stride) {
 
     /** Copies the arrays. */
     public TorchTensorRef {

@@ -66,7 +66,7 @@ public final class Trainer {
     private final Map<String, float[]> master;
     private final AdamW adam;
     private long step;
-    private LossCurve curve;
+    private final List<LossCurve.Point> points = new ArrayList<>();
     private double lastEval;
     private Path lastCheckpoint;
     private long cachedEpoch = -1;
@@ -131,7 +131,6 @@ public final class Trainer {
             }
             this.adam = new AdamW(options.optimizer());
             this.step = 0;
-            this.curve = LossCurve.empty();
             this.lastEval = Double.NaN;
         } else {
             JsonNode state = readState(resumeFrom);
@@ -152,7 +151,7 @@ public final class Trainer {
                 throw new CogVideoException(resumeFrom + ": optimizer step " + os.step() + " differs from trainer step "
                         + step);
             }
-            this.curve = LossCurve.readCsv(resumeFrom.resolve("loss.csv")).upTo(step);
+            this.points.addAll(LossCurve.readCsv(resumeFrom.resolve("loss.csv")).upTo(step).points());
             this.lastEval = state.path("last_eval_loss").isNumber() ? state.path("last_eval_loss").asDouble()
                     : Double.NaN;
             this.lastCheckpoint = resumeFrom;
@@ -211,7 +210,7 @@ public final class Trainer {
 
     /** The loss curve so far. */
     public LossCurve curve() {
-        return curve;
+        return new LossCurve(points);
     }
 
     /** Dataset indices held out for evaluation (sorted). */
@@ -275,7 +274,7 @@ public final class Trainer {
                 lastEval = eval;
                 listener.onEvaluation(t, eval);
             }
-            curve = curve.plus(new LossCurve.Point(t, s.loss(), lr, norm, eval));
+            points.add(new LossCurve.Point(t, s.loss(), lr, norm, eval));
             double secs = (System.nanoTime() - t0) / 1e9;
             double eta = secs / done * (options.steps() - t);
             listener.onStep(new TrainingProgress(t, options.steps(), s.loss(), s.perFrameLosses(), lr, norm,
@@ -286,7 +285,7 @@ public final class Trainer {
                 writeCheckpoint();
             }
         }
-        return new Result(step, curve, lastEval, lastCheckpoint);
+        return new Result(step, curve(), lastEval, lastCheckpoint);
     }
 
     /** Held-out loss: every held-out example in batches, each batch's loss weighted by its loss-token count. */
@@ -372,6 +371,7 @@ public final class Trainer {
                     Map.of("format", "pt", "producer", "cogvideo-java Trainer", "step", Long.toString(step)));
             adam.state().write(tmp.resolve("optimizer.safetensors"));
             SafetensorsWriter.writeAtomically(tmp.resolve(STATE_FILE), JSON.writeValueAsBytes(stateJson()));
+            LossCurve curve = curve();
             curve.write(tmp);
             if (Files.exists(dir)) {
                 if (!Files.isRegularFile(dir.resolve(STATE_FILE))) {

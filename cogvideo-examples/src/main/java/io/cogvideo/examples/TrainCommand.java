@@ -103,7 +103,8 @@ final class TrainCommand implements Callable<Integer> {
             + "icetk's, when the vocabulary has it; required for smaller vocabularies).")
     Integer startOfImageId;
 
-    @Option(names = "--backend", paramLabel = "NAME", description = "cpu (default) or cuda.")
+    @Option(names = "--backend", paramLabel = "NAME", description = "Backend of the model's training pack (default: "
+            + "cpu; the CUDA backend reports the training pack as unsupported).")
     String backend;
 
     @Override
@@ -145,7 +146,7 @@ final class TrainCommand implements Callable<Integer> {
                 .withCheckpointInterval(checkpointInterval);
         System.err.printf(Locale.ROOT, "data: %d rows of %d tokens (%s); stage %d, %d updates of batch %d%n",
                 dataset.size(), layout.sequenceLength(), data, stage, steps, batch);
-        TrainableModel model = openModel(modelDir, config);
+        TrainableModel model = openModel(modelDir, config, backend == null ? "cpu" : backend);
         TrainingListener bar = new ProgressBar(System.err, System.console() != null);
         Trainer trainer = resumeDir == null ? new Trainer(model, dataset, options, bar)
                 : Trainer.resume(model, dataset, options, resumeDir, bar);
@@ -162,10 +163,10 @@ final class TrainCommand implements Callable<Integer> {
      * The model's training side (forward, backward, parameter access) on the chosen backend. Not merged in this
      * branch: the training op pack and {@code CogVideoModel}'s loss and gradients come from the "train-model" work.
      */
-    private TrainableModel openModel(Path dir, CogVideoConfig config) {
+    private static TrainableModel openModel(Path dir, CogVideoConfig config, String backendName) {
         throw new CogVideoException("train: not wired yet: the model's training forward/backward (issue #13, the "
                 + "TrainingOps pack) is not part of this build; data and options were checked (" + dir + ", "
-                + config.numLayers() + " layers, hidden " + config.hiddenSize() + ")");
+                + config.numLayers() + " layers, hidden " + config.hiddenSize() + ", backend " + backendName + ")");
     }
 
     /** Loss, tokens/s and ETA: a bar redrawn in place on a terminal, a line every 10% otherwise. */

@@ -1,16 +1,49 @@
 package io.cogvideo.backend.cpu;
 
 import java.nio.FloatBuffer;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
- * Single-precision GEMM on heap arrays through the OpenBLAS build that ND4J ships (JavaCPP's {@code openblas}
- * preset): no ND4J arrays, so no off-heap allocation per call. Arrays are passed whole, so callers pass arrays of
- * exactly the operand's size. OpenBLAS runs its own threads (the count ND4J was set up with).
+ * Single-precision GEMM on heap arrays and off-heap scratch through OpenBLAS (JavaCPP's {@code openblas} preset, the
+ * build nd4j-native ships): no ND4J arrays, so no off-heap allocation per call. Arrays are passed whole, so callers
+ * pass arrays of exactly the operand's size (checked by assertions: these are internal calls, the backend's inputs
+ * were validated by {@code CheckedBackend}).
+ *
+ * <p><b>Threads.</b> OpenBLAS runs GEMMs on its own native threads, and their number is one setting for the whole
+ * process ({@code openblas_set_num_threads}); there is no per-call or per-thread count in this OpenBLAS (0.3.19). So
+ * that every backend still uses its own count, a backend calls {@link #useThreads} with its count before its
+ * OpenBLAS work; the native setting is changed only when it differs from the last count set here. Backends with
+ * different counts that run GEMMs at the same moment may see each other's count for those calls (same results, only
+ * the speed differs); one backend per process, the usual case, sets it once.
  */
 final class Blas {
+    /**
+     * The OpenBLAS thread count last set by {@link #useThreads} (0 before the first call). This mirrors the one
+     * process-wide native setting, which is why it is static: it is not configuration, only a cache that saves the
+     * native call when the count does not change.
+     */
+    private static final AtomicInteger processThreads = new AtomicInteger();
+
     private Blas() {
+    }
+
+    /** Makes OpenBLAS run on {@code threads} threads from now on (process-wide, see the class comment). */
+    static void useThreads(int threads) {
+        if (processThreads.get() != threads) {
+            synchronized (processThreads) {
+                if (processThreads.get() != threads) {
+                    openblas_nolapack.blas_set_num_threads(threads);
+                    processThreads.set(threads);
+                }
+            }
+        }
+    }
+
+    /** The thread count OpenBLAS uses now (asks the library); for tests and logs. */
+    static int threadsInUse() {
+        return openblas_nolapack.blas_get_num_threads();
     }
 
     /**
@@ -20,10 +53,8 @@ final class Blas {
      */
     static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, float[] b,
             float beta, float[] c) {
-        if (a.length != m * k || b.length != k * n || c.length != m * n) {
-            throw new IllegalArgumentException("sgemm " + m + "x" + n + "x" + k + ": operand sizes " + a.length + ", "
-                    + b.length + ", " + c.length);
-        }
+        assert a.length == m * k && b.length == k * n && c.length == m * n
+                : "sgemm " + m + "x" + n + "x" + k + ": operand sizes " + a.length + ", " + b.length + ", " + c.length;
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor,
                 transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans,
                 transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a,
@@ -35,9 +66,8 @@ final class Blas {
      * with {@code transB}, the transpose of {@code b[n, k]}. Operands may be larger than needed (leading rows used).
      */
     static void sgemm(int m, int n, int k, float alpha, Scratch a, Scratch b, boolean transB, Scratch c) {
-        if (a.size < (long) m * k || b.size < (long) k * n || c.size < (long) m * n) {
-            throw new IllegalArgumentException("sgemm " + m + "x" + n + "x" + k + ": scratch too small");
-        }
+        assert a.size >= (long) m * k && b.size >= (long) k * n && c.size >= (long) m * n
+                : "sgemm " + m + "x" + n + "x" + k + ": scratch too small";
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
                 transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans, m, n, k, alpha, a.pointer, k,
                 b.pointer, transB ? k : n, 0f, c.pointer, n);
@@ -48,9 +78,8 @@ final class Blas {
      * {@code a}, {@code c} on the heap.
      */
     static void sgemm(int m, int n, int k, float alpha, float[] a, Scratch b, float beta, float[] c) {
-        if (a.length != m * k || b.size < (long) k * n || c.length != m * n) {
-            throw new IllegalArgumentException("sgemm " + m + "x" + n + "x" + k + ": operand sizes");
-        }
+        assert a.length == m * k && b.size >= (long) k * n && c.length == m * n
+                : "sgemm " + m + "x" + n + "x" + k + ": operand sizes";
         openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
                 openblas_nolapack.CblasNoTrans, m, n, k, alpha, FloatBuffer.wrap(a), k, b.buffer(), n, beta,
                 FloatBuffer.wrap(c), n);
@@ -63,9 +92,7 @@ final class Blas {
         private final FloatBuffer buffer;
 
         Scratch(long size) {
-            if (size > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("scratch of " + size + " floats");
-            }
+            assert size <= Integer.MAX_VALUE : "scratch of " + size + " floats"; // FloatBuffer views need int indexes
             this.size = size;
             this.pointer = new FloatPointer(Math.max(1, size));
             this.buffer = pointer.asBuffer();

@@ -1,7 +1,6 @@
 package io.cogvideo.backend.cpu;
 
 import java.nio.FloatBuffer;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
@@ -12,36 +11,26 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * were validated by {@code CheckedBackend}).
  *
  * <p><b>Threads.</b> OpenBLAS runs GEMMs on its own native threads, and their number is one setting for the whole
- * process ({@code openblas_set_num_threads}); there is no per-call or per-thread count in this OpenBLAS (0.3.19). So
- * that every backend still uses its own count, a backend calls {@link #useThreads} with its count before its
- * OpenBLAS work; the native setting is changed only when it differs from the last count set here. Backends with
- * different counts that run GEMMs at the same moment may see each other's count for those calls (same results, only
- * the speed differs); one backend per process, the usual case, sets it once.
+ * process ({@code openblas_set_num_threads}); this OpenBLAS (0.3.19) has no per-call or per-thread count. So that
+ * every backend still uses its own count, a backend calls {@link #useThreads} with its count before its OpenBLAS work.
+ * The native call (about a millisecond) is made only when the count last set through JavaCPP's preset differs (the
+ * preset remembers it, so this class keeps no state). Backends with different counts that run GEMMs at the same
+ * moment may see each other's count for those calls (same results, only the speed differs); one backend per process,
+ * the usual case, sets it once. A count set around the preset (ND4J sets one when it initialises; this backend no
+ * longer uses ND4J) is not seen.
  */
 final class Blas {
-    /**
-     * The OpenBLAS thread count last set by {@link #useThreads} (0 before the first call). This mirrors the one
-     * process-wide native setting, which is why it is static: it is not configuration, only a cache that saves the
-     * native call when the count does not change.
-     */
-    private static final AtomicInteger processThreads = new AtomicInteger();
-
     private Blas() {
     }
 
     /** Makes OpenBLAS run on {@code threads} threads from now on (process-wide, see the class comment). */
     static void useThreads(int threads) {
-        if (processThreads.get() != threads) {
-            synchronized (processThreads) {
-                if (processThreads.get() != threads) {
-                    openblas_nolapack.blas_set_num_threads(threads);
-                    processThreads.set(threads);
-                }
-            }
+        if (openblas_nolapack.blas_get_num_threads() != threads) {
+            openblas_nolapack.blas_set_num_threads(threads); // two racing callers both set it: harmless
         }
     }
 
-    /** The thread count OpenBLAS uses now (asks the library); for tests and logs. */
+    /** The thread count last given to OpenBLAS through JavaCPP's preset (-1 before the first); for tests and logs. */
     static int threadsInUse() {
         return openblas_nolapack.blas_get_num_threads();
     }

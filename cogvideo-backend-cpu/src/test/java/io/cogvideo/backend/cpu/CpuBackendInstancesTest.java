@@ -70,7 +70,8 @@ class CpuBackendInstancesTest {
             assertThat(one.description()).contains(", 1 threads");
             assertThat(three.description()).contains(", 3 threads");
 
-            // OpenBLAS: its one process-wide count follows the backend whose GEMM runs, in any order
+            // OpenBLAS: its one process-wide count (as last set through JavaCPP's preset, which is how the backend
+            // sets it) follows the backend whose GEMM runs, in any order
             SplittableRandom r = new SplittableRandom(11);
             float[] x = new float[ROWS * IN];
             float[] w = new float[OUT * IN];

@@ -2,6 +2,7 @@ package io.cogvideo.backend.cpu;
 
 import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
 import org.bytedeco.openblas.global.openblas_nolapack;
 
 /**
@@ -16,11 +17,23 @@ import org.bytedeco.openblas.global.openblas_nolapack;
  * The native call (about a millisecond) is made only when the count last set through JavaCPP's preset differs (the
  * preset remembers it, so this class keeps no state). Backends with different counts that run GEMMs at the same
  * moment may see each other's count for those calls (same results, only the speed differs); one backend per process,
- * the usual case, sets it once. A count set around the preset (ND4J sets one when it initialises; this backend no
- * longer uses ND4J) is not seen.
+ * the usual case, sets it once. (nd4j-native also sets it through the preset, so its setting is seen too; a count set
+ * natively around the preset would not be.)
  */
 final class Blas {
     private Blas() {
+    }
+
+    /**
+     * The OpenBLAS thread count of a backend made without a count: the physical cores of one processor package, the
+     * count nd4j-native gave OpenBLAS when the backend still initialised ND4J (hyper-threads add little to GEMM
+     * kernels); every available processor where the cores cannot be counted.
+     */
+    static int defaultThreads() {
+        Loader.load(openblas_nolapack.class); // JavaCPP's natives, which count the cores
+        int cores = Loader.totalCores();
+        int chips = Loader.totalChips();
+        return cores > 0 && chips > 0 ? Math.max(1, cores / chips) : Runtime.getRuntime().availableProcessors();
     }
 
     /** Makes OpenBLAS run on {@code threads} threads from now on (process-wide, see the class comment). */

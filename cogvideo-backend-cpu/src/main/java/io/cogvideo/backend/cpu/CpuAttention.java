@@ -29,6 +29,8 @@ final class CpuAttention implements FusedAttention, LocalAttention {
     private static final int PLANS_KEPT = 6;
 
     private final CpuThreads threads;
+    /** OpenBLAS threads for this backend's GEMMs. */
+    private final int blasThreads;
     /** The last few block plans, most recently used last. */
     private final Map<PlanKey, List<Block>> plans = new LinkedHashMap<>(8, 0.75f, true) {
         @Override
@@ -37,8 +39,9 @@ final class CpuAttention implements FusedAttention, LocalAttention {
         }
     };
 
-    CpuAttention(CpuThreads threads) {
+    CpuAttention(CpuThreads threads, int blasThreads) {
         this.threads = threads;
+        this.blasThreads = blasThreads;
     }
 
     @Override
@@ -55,7 +58,7 @@ final class CpuAttention implements FusedAttention, LocalAttention {
             out = JavaKernels.attention(q.heap(), k.heap(), v.heap(), batch, nq, kRows, keyLength, width, mask,
                     threads);
         } else {
-            Blas.useThreads(threads.count());
+            Blas.useThreads(blasThreads);
             out = attention(q.heap(), k.heap(), v.heap(), batch, nq, kRows, keyLength, width, mask);
         }
         return new CpuTensor(q.shape.clone(), out);

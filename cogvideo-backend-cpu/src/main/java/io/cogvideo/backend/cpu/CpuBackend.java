@@ -31,8 +31,8 @@ import java.util.Optional;
  * <p><b>State.</b> Everything belongs to the instance: the options, one pool of {@code threads} workers
  * ({@link CpuThreads}, used by every parallel loop of the backend and its packs), the attention block plans and the
  * off-heap buffers for widened float16 weights; {@link #close()} releases them. OpenBLAS's own native threads are
- * set to the same count before each OpenBLAS call that needs another count ({@link Blas#useThreads}), so two backends
- * with different counts each run with their own.
+ * set to the backend's OpenBLAS count before each OpenBLAS call that needs another count ({@link Blas#useThreads}),
+ * so two backends with different counts each run with their own.
  *
  * <p><b>Checking.</b> Callers reach this class through {@code CheckedBackend}, which validates every argument;
  * nothing here checks its inputs again.
@@ -47,6 +47,8 @@ final class CpuBackend implements Backend {
 
     private final BackendOptions options;
     private final CpuThreads threads;
+    /** OpenBLAS threads for this backend's GEMMs. */
+    private final int blasThreads;
     private final CpuAttention attention;
     private final CpuImageOps imageOps;
     /** Idle off-heap buffers for widened float16 weights (at most one per concurrent uncached pass). */
@@ -54,8 +56,9 @@ final class CpuBackend implements Backend {
     private boolean closed;
 
     /**
-     * @param options {@code threads} 0 means one per available processor; {@code weightDtype} FLOAT32, FLOAT16 or
-     *                null (as in the checkpoint)
+     * @param options {@code threads}: the Java workers and OpenBLAS both use that many; 0 means Java workers on every
+     *                available processor and OpenBLAS on {@link Blas#defaultThreads()} (as before, when nd4j-native
+     *                set it up). {@code weightDtype} FLOAT32, FLOAT16 or null (as in the checkpoint)
      * @throws CogVideoException if {@code weightDtype} is BFLOAT16, which this backend does not store
      */
     CpuBackend(BackendOptions options) {
@@ -64,10 +67,11 @@ final class CpuBackend implements Backend {
                     + "where the checkpoint has float16); BFLOAT16 is not supported on the cpu");
         }
         this.options = options;
-        int n = options.threads() > 0 ? options.threads() : Runtime.getRuntime().availableProcessors();
-        this.threads = new CpuThreads(n);
-        this.attention = new CpuAttention(threads);
-        this.imageOps = new CpuImageOps(threads);
+        int n = options.threads();
+        this.blasThreads = n > 0 ? n : Blas.defaultThreads();
+        this.threads = new CpuThreads(n > 0 ? n : Runtime.getRuntime().availableProcessors());
+        this.attention = new CpuAttention(threads, blasThreads);
+        this.imageOps = new CpuImageOps(blasThreads);
     }
 
     @Override
@@ -81,12 +85,18 @@ final class CpuBackend implements Backend {
                 : "weights " + options.weightDtype().name().toLowerCase(Locale.ROOT);
         return "cpu (OpenBLAS + Java kernels, " + w + ", float16 kernels "
                 + (Fp16.VECTORIZED ? "vectorised" : "scalar (Java 17; run on Java 21+ for the vectorised ones)")
-                + ", " + threads.count() + " threads)";
+                + ", " + threads.count() + " threads"
+                + (blasThreads == threads.count() ? "" : ", OpenBLAS on " + blasThreads) + ")";
     }
 
     /** The backend's worker threads (its thread count, for tests). */
     CpuThreads threads() {
         return threads;
+    }
+
+    /** The OpenBLAS thread count of this backend's GEMMs. */
+    int blasThreads() {
+        return blasThreads;
     }
 
     private static CpuTensor t(Tensor t) {
@@ -213,7 +223,7 @@ final class CpuBackend implements Backend {
             return heap(JavaKernels.linearT(a.heap(), rows, in, wt, out, b, threads), shape);
         }
         // the uncached pass: one GEMM
-        Blas.useThreads(threads.count());
+        Blas.useThreads(blasThreads);
         float[] y = JavaKernels.biasRows(b, rows, out);
         if (w.isHalf()) {
             // a float16 weight is widened into a reused off-heap buffer for this call, never kept as float32

@@ -11,17 +11,18 @@ import java.util.Arrays;
  * loops on heap arrays. No ND4J arrays (they would be freed only by the garbage collector, and ND4J would bring its
  * own process-wide thread pool).
  *
- * <p>One instance per backend; its GEMMs run with the backend's thread count. Inputs are raw {@link CpuTensor}s
- * already validated by {@code CheckedBackend}. Thread-safe.
+ * <p>One instance per backend; its GEMMs run with the backend's OpenBLAS thread count (the other loops are serial).
+ * Inputs are raw {@link CpuTensor}s already validated by {@code CheckedBackend}. Thread-safe.
  */
 final class CpuImageOps implements VqVaeOps {
     /** Largest im2col buffer (floats) built at once; bigger convolutions are split into bands of output rows. */
     static final int IM2COL_LIMIT = 1 << 23;
 
-    private final CpuThreads threads;
+    /** OpenBLAS threads for this backend's GEMMs. */
+    private final int blasThreads;
 
-    CpuImageOps(CpuThreads threads) {
-        this.threads = threads;
+    CpuImageOps(int blasThreads) {
+        this.blasThreads = blasThreads;
     }
 
     // ------------------------------------------------------------------ convolution
@@ -41,7 +42,7 @@ final class CpuImageOps implements VqVaeOps {
         int kw = w.shape[3];
         int hp = h + padTop + padBottom;
         int wp = wd + padLeft + padRight;
-        Blas.useThreads(threads.count());
+        Blas.useThreads(blasThreads);
         int ho = (hp - kh) / stride + 1;
         int wo = (wp - kw) / stride + 1;
         int k = c * kh * kw;
@@ -253,7 +254,7 @@ final class CpuImageOps implements VqVaeOps {
         CpuTensor k = (CpuTensor) kt; // [n, c, h, w]
         CpuTensor v = (CpuTensor) vt; // [n, c, h, w]
         int[] s = q.shape;
-        Blas.useThreads(threads.count());
+        Blas.useThreads(blasThreads);
         int n = s[0];
         int c = s[1];
         int p = s[2] * s[3];
@@ -317,7 +318,7 @@ final class CpuImageOps implements VqVaeOps {
             }
             ee[ki] = (float) sum;
         }
-        Blas.useThreads(threads.count());
+        Blas.useThreads(blasThreads);
         float[] zs = z.heap();
         int[] ids = new int[n * p];
         float[] best = new float[p];

@@ -67,8 +67,9 @@ class CpuBackendInstancesTest {
             assertThat(threadsOfOneLoop(one)).isEqualTo(1);
             assertThat(threadsOfOneLoop(three)).isEqualTo(3);
             assertThat(threadsOfOneLoop(two)).isEqualTo(2);
-            assertThat(one.description()).contains(", 1 threads");
-            assertThat(three.description()).contains(", 3 threads");
+            assertThat(one.description()).contains(", 1 threads)");
+            assertThat(three.description()).contains(", 3 threads)");
+            assertThat(List.of(one.blasThreads(), three.blasThreads(), two.blasThreads())).containsExactly(1, 3, 2);
 
             // OpenBLAS: its one process-wide count (as last set through JavaCPP's preset, which is how the backend
             // sets it) follows the backend whose GEMM runs, in any order
@@ -86,7 +87,7 @@ class CpuBackendInstancesTest {
                 for (CpuBackend b : List.of(three, one, two)) {
                     float[] y = gemmLinear(b, x, w);
                     assertThat(Blas.threadsInUse()).as("OpenBLAS threads after a GEMM of %s", b.description())
-                            .isEqualTo(b.threads().count());
+                            .isEqualTo(b.blasThreads());
                     if (ref == null) {
                         ref = y;
                     } else {
@@ -103,6 +104,19 @@ class CpuBackendInstancesTest {
             one.close();
             three.close();
             two.close();
+        }
+    }
+
+    @Test
+    void withoutACountJavaUsesEveryProcessorAndOpenBlasThePhysicalCores() {
+        CpuBackend b = create(0);
+        try {
+            assertThat(b.threads().count()).isEqualTo(Runtime.getRuntime().availableProcessors());
+            assertThat(b.blasThreads()).isEqualTo(Blas.defaultThreads()).isBetween(1, b.threads().count());
+            gemmLinear(b, new float[ROWS * IN], new float[OUT * IN]);
+            assertThat(Blas.threadsInUse()).isEqualTo(b.blasThreads());
+        } finally {
+            b.close();
         }
     }
 

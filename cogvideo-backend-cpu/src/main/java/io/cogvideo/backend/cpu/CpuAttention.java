@@ -1,24 +1,110 @@
 package io.cogvideo.backend.cpu;
 
 import io.cogvideo.spi.AttentionMask;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.LocalAttention;
+import io.cogvideo.spi.LocalAttentionSpec;
+import io.cogvideo.spi.Tensor;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Attention over many query rows (the uncached pass) on heap arrays: per batch row, head and block of query rows
- * (the text, or one frame), {@code softmax(q kᵀ / sqrt(d) + bias) v} with two OpenBLAS GEMMs over only the keys the
- * block can see (the text and one contiguous run of frame keys, from the structured {@link AttentionMask}), and the
- * masked softmax in Java between them. No ND4J arrays, no off-heap allocation.
+ * The CPU backend's attention op packs: CogVideo's fused dual-channel attention with its channel mix
+ * ({@link FusedAttention}) and CogView2's local attention for super-resolution ({@link LocalAttention}).
+ *
+ * <p>A few query rows (cached steps) run as Java kernels ({@link JavaKernels#attention}). Many query rows (the
+ * uncached pass) run here on heap arrays: per batch row, head and block of query rows (the text, or one frame),
+ * {@code softmax(q kᵀ / sqrt(d) + bias) v} with two OpenBLAS GEMMs over only the keys the block can see (the text and
+ * one contiguous run of frame keys, from the structured {@link AttentionMask}), and the masked softmax in Java between
+ * them. No ND4J arrays, no off-heap allocation beyond the call's GEMM operands.
+ *
+ * <p>One instance per backend: it runs on the backend's {@link CpuThreads} and keeps its own cache of block plans.
+ * Inputs are raw {@link CpuTensor}s already validated by {@code CheckedBackend}. Thread-safe.
  */
-final class CpuAttention {
-    private CpuAttention() {
+final class CpuAttention implements FusedAttention, LocalAttention {
+    /** Up to this many query rows attention runs as a Java kernel rather than as GEMMs. */
+    static final int JAVA_ATTENTION_ROWS = 8;
+    /** Block plans kept (every layer of a pass uses the same few masks). */
+    private static final int PLANS_KEPT = 6;
+
+    private final CpuThreads threads;
+    /** OpenBLAS threads for this backend's GEMMs. */
+    private final int blasThreads;
+    /** The last few block plans, most recently used last. */
+    private final Map<PlanKey, List<Block>> plans = new LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<PlanKey, List<Block>> e) {
+            return size() > PLANS_KEPT;
+        }
+    };
+
+    CpuAttention(CpuThreads threads, int blasThreads) {
+        this.threads = threads;
+        this.blasThreads = blasThreads;
+    }
+
+    @Override
+    public Tensor attention(Tensor qt, Tensor kt, Tensor vt, int keyLength, AttentionMask mask) {
+        CpuTensor q = (CpuTensor) qt; // [B, nq, width]
+        CpuTensor k = (CpuTensor) kt; // [B, kRows >= keyLength, width]
+        CpuTensor v = (CpuTensor) vt; // [B, kRows, width]
+        int batch = q.shape[0];
+        int nq = q.shape[1];
+        int width = q.shape[2];
+        int kRows = k.shape[1];
+        float[] out; // [B, nq, width]
+        if (nq <= JAVA_ATTENTION_ROWS) {
+            out = JavaKernels.attention(q.heap(), k.heap(), v.heap(), batch, nq, kRows, keyLength, width, mask,
+                    threads);
+        } else {
+            Blas.useThreads(blasThreads);
+            out = attention(q.heap(), k.heap(), v.heap(), batch, nq, kRows, keyLength, width, mask);
+        }
+        return new CpuTensor(q.shape.clone(), out);
+    }
+
+    @Override
+    public Tensor channelMix(Tensor base, Tensor plus, Tensor mixLogits) {
+        CpuTensor b = (CpuTensor) base; // [B, n, h]
+        float[] bs = b.heap();
+        float[] ps = ((CpuTensor) plus).heap(); // [B, n, h]
+        float[] a = ((CpuTensor) mixLogits).heap(); // [h]
+        int h = a.length;
+        float[] s = new float[h];
+        for (int i = 0; i < h; i++) {
+            s[i] = (float) (1.0 / (1.0 + Math.exp(-a[i])));
+        }
+        float[] out = new float[bs.length];
+        for (int i = 0; i < bs.length; i++) {
+            float si = s[i % h];
+            out[i] = si * bs[i] + (1f - si) * ps[i];
+        }
+        return new CpuTensor(b.shape.clone(), out);
+    }
+
+    @Override
+    public Tensor localAttention(Tensor q, Tensor kFine, Tensor vFine, Tensor kCoarse, Tensor vCoarse,
+            LocalAttentionSpec spec) {
+        CpuTensor qt = (CpuTensor) q; // [B, fineGrid², width]
+        float[] out = JavaKernels.localAttention(qt.heap(), ((CpuTensor) kFine).heap(), ((CpuTensor) vFine).heap(),
+                ((CpuTensor) kCoarse).heap(), ((CpuTensor) vCoarse).heap(), qt.shape[0], qt.shape[2], spec, threads);
+        return new CpuTensor(qt.shape.clone(), out);
+    }
+
+    /** Drops the cached block plans (the backend is closing). */
+    void clear() {
+        synchronized (plans) {
+            plans.clear();
+        }
     }
 
     /**
      * @param q [batch, nq, width]; k, v [batch, kRows, width] of which the first {@code nk} rows are keys
      * @return [batch, nq, width]
      */
-    static float[] attention(float[] q, float[] k, float[] v, int batch, int nq, int kRows, int nk, int width,
-            AttentionMask mask, CpuThreads threads) {
+    private float[] attention(float[] q, float[] k, float[] v, int batch, int nq, int kRows, int nk, int width,
+            AttentionMask mask) {
         int heads = mask.heads();
         int d = width / heads;
         float scale = (float) (1.0 / Math.sqrt(d));
@@ -125,24 +211,20 @@ final class CpuAttention {
     private record Block(int q0, int q1, int text, int lo, int hi, float[] bias, int[] ends, float[] keep) {
     }
 
-    private record BiasKey(int nq, int nk, AttentionMask mask) {
+    private record PlanKey(int nq, int nk, AttentionMask mask) {
     }
 
-    /** Every layer of a pass uses the same masks: keep the last few block plans. */
-    private static final java.util.Map<BiasKey, java.util.List<Block>> PLANS = java.util.Collections.synchronizedMap(
-            new java.util.LinkedHashMap<>(8, 0.75f, true) {
-                @Override
-                protected boolean removeEldestEntry(java.util.Map.Entry<BiasKey, java.util.List<Block>> e) {
-                    return size() > 6;
-                }
-            });
-
-    private static java.util.List<Block> blocksFor(int nq, int nk, AttentionMask mask) {
-        BiasKey key = new BiasKey(nq, nk, mask);
-        java.util.List<Block> plan = PLANS.get(key);
-        if (plan == null) {
-            plan = plan(nq, nk, mask);
-            PLANS.put(key, plan);
+    private List<Block> blocksFor(int nq, int nk, AttentionMask mask) {
+        PlanKey key = new PlanKey(nq, nk, mask);
+        synchronized (plans) {
+            List<Block> plan = plans.get(key);
+            if (plan != null) {
+                return plan;
+            }
+        }
+        List<Block> plan = plan(nq, nk, mask); // outside the lock: two threads may both plan, with equal results
+        synchronized (plans) {
+            plans.put(key, plan);
         }
         return plan;
     }

@@ -5,8 +5,9 @@ import io.cogvideo.spi.BackendOptions;
 import io.cogvideo.spi.BackendProvider;
 
 /**
- * The CPU backend on ND4J (nd4j-native, OpenBLAS). Always available on linux-x86_64 where the native artifact is on
- * the class path; natives are loaded only when {@link #create} is called.
+ * The CPU backend (OpenBLAS through JavaCPP, plus Java kernels). Available where JavaCPP's OpenBLAS preset is on the
+ * class path (on linux-x86_64 it comes with nd4j-native); natives are loaded only when {@link #create} is called.
+ * Every {@link #create} makes an independent backend with its own threads.
  */
 public final class CpuBackendProvider implements BackendProvider {
 
@@ -23,12 +24,12 @@ public final class CpuBackendProvider implements BackendProvider {
     @Override
     public Availability availability() {
         try {
-            Class.forName("org.nd4j.linalg.cpu.nativecpu.CpuBackend", false, getClass().getClassLoader());
+            Class.forName("org.bytedeco.openblas.global.openblas_nolapack", false, getClass().getClassLoader());
         } catch (ClassNotFoundException e) {
-            return Availability.no("nd4j-native is not on the class path (add org.nd4j:nd4j-native with the "
-                    + "classifier of this platform)");
+            return Availability.no("JavaCPP's OpenBLAS preset is not on the class path (add org.bytedeco:openblas "
+                    + "with the classifier of this platform, or org.nd4j:nd4j-native, which brings it)");
         }
-        return Availability.yes("ND4J nd4j-native on " + System.getProperty("os.name") + "/"
+        return Availability.yes("OpenBLAS (JavaCPP) on " + System.getProperty("os.name") + "/"
                 + System.getProperty("os.arch") + ", " + Runtime.getRuntime().availableProcessors() + " cores");
     }
 

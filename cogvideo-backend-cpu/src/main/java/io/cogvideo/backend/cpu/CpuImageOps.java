@@ -1,83 +1,48 @@
 package io.cogvideo.backend.cpu;
 
-import io.cogvideo.CogVideoException;
+import io.cogvideo.spi.Tensor;
+import io.cogvideo.spi.VqVaeOps;
 import java.util.Arrays;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The image operations of the CPU backend (the VQ-VAE tokenizer's convolutions, group norm, resampling, spatial
- * attention and codebook search) on NCHW float32 tensors. Convolutions are im2col + an OpenBLAS GEMM (through
- * ND4J); the attention's two products and the codebook's distance products are GEMMs as well; everything else is
- * plain Java loops on heap arrays.
+ * The CPU backend's {@link VqVaeOps} op pack: the VQ-VAE tokenizer's convolutions, group norm, resampling, spatial
+ * attention and codebook search on NCHW float32 tensors. Convolutions are im2col + an OpenBLAS GEMM on heap arrays;
+ * the attention's two products and the codebook's distance products are GEMMs as well; everything else is plain Java
+ * loops on heap arrays. No ND4J arrays (they would be freed only by the garbage collector, and ND4J would bring its
+ * own process-wide thread pool).
  *
- * <p>Stateless and thread-safe; {@link CpuBackend} delegates to it.
+ * <p>One instance per backend; its GEMMs run with the backend's OpenBLAS thread count (the other loops are serial).
+ * Inputs are raw {@link CpuTensor}s already validated by {@code CheckedBackend}. Thread-safe.
  */
-final class CpuImageOps {
+final class CpuImageOps implements VqVaeOps {
     /** Largest im2col buffer (floats) built at once; bigger convolutions are split into bands of output rows. */
     static final int IM2COL_LIMIT = 1 << 23;
 
-    private CpuImageOps() {
-    }
+    /** OpenBLAS threads for this backend's GEMMs. */
+    private final int blasThreads;
 
-    // ------------------------------------------------------------------ helpers
-
-    private static int[] nchw(String op, CpuTensor x) {
-        if (x.shape.length != 4) {
-            throw new CogVideoException(op + ": expected an NCHW tensor of rank 4, got shape "
-                    + Arrays.toString(x.shape));
-        }
-        return x.shape;
-    }
-
-    private static void checkVector(String op, String what, CpuTensor v, int length) {
-        if (v.shape.length != 1 || v.shape[0] != length) {
-            throw new CogVideoException(op + ": " + what + " must have shape [" + length + "], got "
-                    + Arrays.toString(v.shape));
-        }
-    }
-
-    /** The values of an ND4J array in C order, without a copy where the buffer already is exactly that. */
-    static float[] cOrder(INDArray a) {
-        if (a.ordering() == 'c' && !a.isView() && a.data().length() == a.length()) {
-            return a.data().asFloat();
-        }
-        return a.dup('c').data().asFloat();
+    CpuImageOps(int blasThreads) {
+        this.blasThreads = blasThreads;
     }
 
     // ------------------------------------------------------------------ convolution
 
-    static CpuTensor conv2d(CpuTensor x, CpuTensor w, CpuTensor b, int stride, int padTop, int padBottom,
-            int padLeft, int padRight) {
-        int[] xs = nchw("conv2d", x);
-        if (w.shape.length != 4) {
-            throw new CogVideoException("conv2d: weight must be [out, in, kh, kw], got " + Arrays.toString(w.shape));
-        }
-        int n = xs[0];
-        int c = xs[1];
-        int h = xs[2];
-        int wd = xs[3];
+    @Override
+    public Tensor conv2d(Tensor xt, Tensor wt, Tensor bt, int stride, int padTop, int padBottom, int padLeft,
+            int padRight) {
+        CpuTensor x = (CpuTensor) xt; // [n, c, h, wd]
+        CpuTensor w = (CpuTensor) wt; // [o, c, kh, kw]
+        CpuTensor b = (CpuTensor) bt; // [o] or null
+        int n = x.shape[0];
+        int c = x.shape[1];
+        int h = x.shape[2];
+        int wd = x.shape[3];
         int o = w.shape[0];
         int kh = w.shape[2];
         int kw = w.shape[3];
-        if (w.shape[1] != c) {
-            throw new CogVideoException("conv2d: input has " + c + " channels but weight " + Arrays.toString(w.shape)
-                    + " expects " + w.shape[1]);
-        }
-        if (stride < 1 || padTop < 0 || padBottom < 0 || padLeft < 0 || padRight < 0) {
-            throw new CogVideoException("conv2d: stride " + stride + " must be >= 1 and paddings (" + padTop + ", "
-                    + padBottom + ", " + padLeft + ", " + padRight + ") >= 0");
-        }
         int hp = h + padTop + padBottom;
         int wp = wd + padLeft + padRight;
-        if (hp < kh || wp < kw) {
-            throw new CogVideoException("conv2d: padded input " + hp + "x" + wp + " is smaller than the kernel " + kh
-                    + "x" + kw);
-        }
-        if (b != null) {
-            checkVector("conv2d", "bias", b, o);
-        }
+        Blas.useThreads(blasThreads);
         int ho = (hp - kh) / stride + 1;
         int wo = (wp - kw) / stride + 1;
         int k = c * kh * kw;
@@ -154,16 +119,23 @@ final class CpuImageOps {
 
     // ------------------------------------------------------------------ normalisation, activation
 
-    static CpuTensor groupNorm(CpuTensor x, int groups, CpuTensor gamma, CpuTensor beta, float eps, boolean swish) {
-        int[] s = nchw("groupNorm", x);
+    @Override
+    public Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        return groupNorm((CpuTensor) x, groups, (CpuTensor) gamma, (CpuTensor) beta, eps, false);
+    }
+
+    @Override
+    public Tensor groupNormSwish(Tensor x, int groups, Tensor gamma, Tensor beta, float eps) {
+        return groupNorm((CpuTensor) x, groups, (CpuTensor) gamma, (CpuTensor) beta, eps, true);
+    }
+
+    /** Group norm of {@code x} [n, c, h, w], followed by swish if asked (one pass). */
+    private static CpuTensor groupNorm(CpuTensor x, int groups, CpuTensor gamma, CpuTensor beta, float eps,
+            boolean swish) {
+        int[] s = x.shape;
         int n = s[0];
         int c = s[1];
         int hw = s[2] * s[3];
-        if (groups < 1 || c % groups != 0) {
-            throw new CogVideoException("groupNorm: " + c + " channels do not split into " + groups + " groups");
-        }
-        checkVector("groupNorm", "gamma", gamma, c);
-        checkVector("groupNorm", "beta", beta, c);
         float[] xs = x.heap();
         float[] g = gamma.heap();
         float[] b = beta.heap();
@@ -205,7 +177,9 @@ final class CpuImageOps {
         return v * (float) (1.0 / (1.0 + Math.exp(-v)));
     }
 
-    static CpuTensor swish(CpuTensor x) {
+    @Override
+    public Tensor swish(Tensor xt) {
+        CpuTensor x = (CpuTensor) xt; // any shape
         float[] xs = x.heap();
         float[] y = new float[xs.length];
         for (int i = 0; i < xs.length; i++) {
@@ -216,8 +190,10 @@ final class CpuImageOps {
 
     // ------------------------------------------------------------------ resampling
 
-    static CpuTensor upsampleNearest2x(CpuTensor x) {
-        int[] s = nchw("upsampleNearest2x", x);
+    @Override
+    public Tensor upsampleNearest2x(Tensor xt) {
+        CpuTensor x = (CpuTensor) xt;
+        int[] s = x.shape; // [n, c, h, w]
         int planes = s[0] * s[1];
         int h = s[2];
         int w = s[3];
@@ -240,14 +216,13 @@ final class CpuImageOps {
         return new CpuTensor(new int[] {s[0], s[1], 2 * h, w2}, y);
     }
 
-    static CpuTensor avgPool2x2(CpuTensor x) {
-        int[] s = nchw("avgPool2x2", x);
+    @Override
+    public Tensor avgPool2x2(Tensor xt) {
+        CpuTensor x = (CpuTensor) xt;
+        int[] s = x.shape; // [n, c, h >= 2, w >= 2]
         int planes = s[0] * s[1];
         int h = s[2];
         int w = s[3];
-        if (h < 2 || w < 2) {
-            throw new CogVideoException("avgPool2x2: input " + h + "x" + w + " is smaller than the 2x2 window");
-        }
         int ho = h / 2;
         int wo = w / 2;
         float[] xs = x.heap();
@@ -273,12 +248,13 @@ final class CpuImageOps {
 
     // ------------------------------------------------------------------ attention
 
-    static CpuTensor spatialAttention(CpuTensor q, CpuTensor k, CpuTensor v) {
-        int[] s = nchw("spatialAttention", q);
-        if (!Arrays.equals(s, k.shape) || !Arrays.equals(s, v.shape)) {
-            throw new CogVideoException("spatialAttention: q " + Arrays.toString(q.shape) + ", k "
-                    + Arrays.toString(k.shape) + ", v " + Arrays.toString(v.shape) + " must have the same shape");
-        }
+    @Override
+    public Tensor spatialAttention(Tensor qt, Tensor kt, Tensor vt) {
+        CpuTensor q = (CpuTensor) qt; // [n, c, h, w]
+        CpuTensor k = (CpuTensor) kt; // [n, c, h, w]
+        CpuTensor v = (CpuTensor) vt; // [n, c, h, w]
+        int[] s = q.shape;
+        Blas.useThreads(blasThreads);
         int n = s[0];
         int c = s[1];
         int p = s[2] * s[3];
@@ -323,25 +299,33 @@ final class CpuImageOps {
 
     // ------------------------------------------------------------------ codebook
 
-    static int[] codebookNearest(CpuTensor z, CpuTensor codebook) {
-        int[] s = nchw("codebookNearest", z);
-        if (codebook.shape.length != 2 || codebook.shape[1] != s[1]) {
-            throw new CogVideoException("codebookNearest: codebook " + Arrays.toString(codebook.shape)
-                    + " does not match the " + s[1] + " channels of " + Arrays.toString(s));
-        }
+    @Override
+    public int[] codebookNearest(Tensor zt, Tensor codebookT) {
+        CpuTensor z = (CpuTensor) zt; // [n, d, h, w]
+        CpuTensor codebook = (CpuTensor) codebookT; // [kn, d]
+        int[] s = z.shape;
         int n = s[0];
         int d = s[1];
         int p = s[2] * s[3];
         int kn = codebook.shape[0];
-        INDArray e = codebook.nd();
-        float[] ee = cOrder(e.mul(e).sum(1).castTo(DataType.FLOAT));
-        INDArray za = z.nd().reshape('c', n, d, p);
+        float[] e = codebook.heap(); // [kn, d]
+        float[] ee = new float[kn]; // |e_k|², accumulated in double
+        for (int ki = 0; ki < kn; ki++) {
+            double sum = 0;
+            for (int di = 0; di < d; di++) {
+                double ev = e[ki * d + di];
+                sum += ev * ev;
+            }
+            ee[ki] = (float) sum;
+        }
+        Blas.useThreads(blasThreads);
         float[] zs = z.heap();
         int[] ids = new int[n * p];
         float[] best = new float[p];
         int[] arg = new int[p];
         double[] zzSum = new double[p];
         float[] zz = new float[p];
+        float[] dots = new float[kn * p];
         for (int in = 0; in < n; in++) {
             Arrays.fill(zzSum, 0.0);
             int zb = in * d * p;
@@ -354,7 +338,8 @@ final class CpuImageOps {
             for (int i = 0; i < p; i++) {
                 zz[i] = (float) zzSum[i];
             }
-            float[] dots = cOrder(e.mmul(za.slice(in))); // [kn, p]
+            float[] zn = Arrays.copyOfRange(zs, zb, zb + d * p); // [d, p]
+            Blas.sgemm(false, false, kn, p, d, 1f, e, zn, 0f, dots); // [kn, p] = e · z[in]
             Arrays.fill(best, Float.POSITIVE_INFINITY);
             Arrays.fill(arg, 0);
             for (int ki = 0; ki < kn; ki++) {
@@ -373,24 +358,11 @@ final class CpuImageOps {
         return ids;
     }
 
-    static CpuTensor codebookLookup(CpuTensor codebook, int[] ids, int batch, int height, int width) {
-        if (codebook.shape.length != 2) {
-            throw new CogVideoException("codebookLookup: codebook must be [K, D], got "
-                    + Arrays.toString(codebook.shape));
-        }
-        int kn = codebook.shape[0];
+    @Override
+    public Tensor codebookLookup(Tensor codebookT, int[] ids, int batch, int height, int width) {
+        CpuTensor codebook = (CpuTensor) codebookT; // [kn, d]; ids in [0, kn)
         int d = codebook.shape[1];
         int p = height * width;
-        if (batch < 1 || height < 1 || width < 1 || ids.length != batch * p) {
-            throw new CogVideoException("codebookLookup: " + ids.length + " ids do not fill batch " + batch + " x "
-                    + height + " x " + width);
-        }
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] < 0 || ids[i] >= kn) {
-                throw new CogVideoException("codebookLookup: id " + ids[i] + " at index " + i + " is outside [0, "
-                        + kn + ")");
-            }
-        }
         float[] tab = codebook.heap();
         float[] rows = new float[ids.length * d];
         for (int i = 0; i < ids.length; i++) {

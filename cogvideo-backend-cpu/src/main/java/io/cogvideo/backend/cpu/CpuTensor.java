@@ -3,22 +3,21 @@ package io.cogvideo.backend.cpu;
 import io.cogvideo.spi.DType;
 import io.cogvideo.spi.Tensor;
 import java.util.Arrays;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A CPU tensor, row-major. Activations live on the Java heap as {@code float[]}. A weight may instead be stored as
  * float16 ({@code short[]}, half the memory; widened to float32 inside the kernels, never as a whole copy), and a
  * 2-D weight used by {@code linear} is kept transposed ([in, out]) so that a matrix-vector product streams it once
  * with contiguous, vectorisable inner loops. Forms are made from each other on first use; once a weight's transposed
- * form exists its row-major form is dropped (and remade only if some other operation asks for it). An ND4J form is
- * made only for the image operations that still use ND4J.
+ * form exists its row-major form is dropped (and remade only if some other operation asks for it).
+ *
+ * <p>The backend's operations receive these raw tensors from {@code CheckedBackend}, which has checked shapes, owner
+ * and liveness; nothing here validates its arguments.
  */
 final class CpuTensor implements Tensor {
     final int[] shape;
     private final DType storage;
     private volatile float[] heap;
-    private volatile INDArray nd;
     /** float32 weight, transposed [cols, rows]. */
     private volatile float[] heapT;
     /** float16 weight, row-major. */
@@ -91,25 +90,6 @@ final class CpuTensor implements Tensor {
         return s;
     }
 
-    /** The ND4J form (made from the heap form on first use; a snapshot, do not cache for tensors that change). */
-    INDArray nd() {
-        INDArray a = nd;
-        if (a == null) {
-            synchronized (this) {
-                a = nd;
-                if (a == null) {
-                    long[] s = new long[shape.length];
-                    for (int i = 0; i < s.length; i++) {
-                        s[i] = shape[i];
-                    }
-                    a = Nd4j.create(heap(), s, 'c');
-                    nd = a;
-                }
-            }
-        }
-        return a;
-    }
-
     /** The transpose of a float32 2-D weight ([cols, rows], row-major); cached, the row-major form is dropped. */
     float[] heapT() {
         return heapT(null);
@@ -125,7 +105,6 @@ final class CpuTensor implements Tensor {
                     t = transpose(heap(), shape[0], shape[1], threads);
                     heapT = t;
                     heap = null;
-                    nd = null;
                 }
             }
         }
@@ -201,11 +180,6 @@ final class CpuTensor implements Tensor {
         }
     }
 
-    /** Drops a stale ND4J snapshot after the heap form was written. */
-    void heapChanged() {
-        nd = null;
-    }
-
     @Override
     public int[] shape() {
         return shape.clone();
@@ -216,9 +190,16 @@ final class CpuTensor implements Tensor {
         return storage;
     }
 
+    /**
+     * Drops the arrays, so that their memory can be reclaimed by the garbage collector even while a closed handle is
+     * still referenced (for example by an open {@code TensorScope}). {@code CheckedBackend} refuses closed tensors.
+     */
     @Override
     public void close() {
-        // memory is reclaimed by the garbage collector (heap) and ND4J's deallocator (off-heap)
+        heap = null;
+        heapT = null;
+        half = null;
+        halfT = null;
     }
 
     @Override

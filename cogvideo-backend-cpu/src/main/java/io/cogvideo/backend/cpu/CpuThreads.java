@@ -14,7 +14,10 @@ import java.util.function.IntConsumer;
  * workers sleep.
  *
  * <p>One loop runs at a time; a loop started while another runs (another request on the same backend), from inside
- * a loop, or after {@link #close()} runs on its calling thread alone. {@code close()} waits for a running loop.
+ * a loop, or after {@link #close()} runs on its calling thread alone. {@code close()} waits for a running loop and
+ * for the workers to end.
+ *
+ * <p>Each {@link CpuBackend} owns one instance (its only Java thread pool): nothing here is shared between backends.
  */
 final class CpuThreads {
     /** How long an idle worker spins before it parks. */
@@ -127,7 +130,19 @@ final class CpuThreads {
         }
     }
 
-    /** Stops the workers once a running loop has finished; later loops run on their calling threads. */
+    /** The worker threads (not the callers that take share 0); for tests. */
+    java.util.List<Thread> workerThreads() {
+        java.util.List<Thread> list = new java.util.ArrayList<>();
+        for (Worker w : workers) {
+            list.add(w.thread);
+        }
+        return list;
+    }
+
+    /**
+     * Stops the workers once a running loop has finished and waits for them to end; later loops run on their calling
+     * threads. Idempotent.
+     */
     void close() {
         busy.lock();
         try {
@@ -137,6 +152,22 @@ final class CpuThreads {
         }
         for (Worker w : workers) {
             LockSupport.unpark(w.thread);
+        }
+        boolean interrupted = false;
+        for (Worker w : workers) {
+            if (w.thread == Thread.currentThread()) {
+                continue;
+            }
+            while (w.thread.isAlive()) {
+                try {
+                    w.thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true; // finish waiting (a worker ends within its spin time), then restore the flag
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -2,7 +2,10 @@ package io.cogvideo.backend.cpu;
 
 import io.cogvideo.spi.AttentionMask;
 
-/** Plain-Java kernels for the small operations of cached steps, on row-major heap arrays. */
+/**
+ * Plain-Java kernels for the small operations of cached steps, on row-major heap arrays. Parallel loops run on the
+ * calling backend's {@link CpuThreads}; nothing here holds state.
+ */
 final class JavaKernels {
     private JavaKernels() {
     }
@@ -340,9 +343,16 @@ final class JavaKernels {
         return out;
     }
 
-    /** CogView2's local attention (see {@link io.cogvideo.spi.LocalAttentionSpec}); rows of one batch entry in parallel. */
+    /**
+     * CogView2's local attention (see {@link io.cogvideo.spi.LocalAttentionSpec}); query rows split across
+     * {@code threads}.
+     *
+     * @param q  [batch, fineGrid², width]; kf, vf the same
+     * @param kc [batch, coarseGrid², width]; vc the same
+     * @return [batch, fineGrid², width]
+     */
     static float[] localAttention(float[] q, float[] kf, float[] vf, float[] kc, float[] vc, int batch, int width,
-            io.cogvideo.spi.LocalAttentionSpec spec) {
+            io.cogvideo.spi.LocalAttentionSpec spec, CpuThreads threads) {
         int heads = spec.heads();
         int d = width / heads;
         int fg = spec.fineGrid();
@@ -351,7 +361,7 @@ final class JavaKernels {
         int nc = cg * cg;
         float scale = (float) (1.0 / Math.sqrt(d));
         float[] out = new float[batch * n * width];
-        java.util.stream.IntStream.range(0, batch * n).parallel().forEach(row -> {
+        threads.forRange(0, batch * n, row -> {
             int b = row / n;
             int pos = row % n;
             int i = pos / fg;

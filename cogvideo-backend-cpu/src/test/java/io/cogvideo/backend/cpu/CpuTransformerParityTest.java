@@ -4,7 +4,7 @@ import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.BackendOptions;
 import io.cogvideo.testkit.TransformerParityKit;
 
-/** The golden transformer parity suite on the ND4J CPU backend. */
+/** The golden transformer parity suite on the CPU backend. */
 class CpuTransformerParityTest extends TransformerParityKit {
     @Override
     protected Backend newBackend() {

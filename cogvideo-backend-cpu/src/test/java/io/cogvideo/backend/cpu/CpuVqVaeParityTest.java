@@ -4,7 +4,7 @@ import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.BackendOptions;
 import io.cogvideo.testkit.VqVaeParityKit;
 
-/** The golden image-tokenizer (VQ-VAE) parity suite on the ND4J CPU backend. */
+/** The golden image-tokenizer (VQ-VAE) parity suite on the CPU backend. */
 class CpuVqVaeParityTest extends VqVaeParityKit {
     @Override
     protected Backend newBackend() {

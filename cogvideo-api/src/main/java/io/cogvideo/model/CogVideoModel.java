@@ -75,7 +75,9 @@ public final class CogVideoModel {
 
     /** New per-request caches for {@code batch} sequences whose text prefix has {@code textLength} tokens. */
     public InferenceState newState(int batch, int textLength, SequenceOptions options) {
-        return new InferenceState(config, backend, batch, textLength, options);
+        // caches in the weights' storage type (float16 weights: float16 caches where the backend can hold them)
+        return new InferenceState(config, backend, weights.layers().get(0).block().qkvW().dtype(), batch, textLength,
+                options);
     }
 
     /**

@@ -18,8 +18,8 @@ public final class InferenceState implements AutoCloseable {
     final SequenceOptions options;
     final int baseCapacity;
     final int plusCapacity;
-    /** Element type of the caches. */
-    final DType cacheType = DType.FLOAT32;
+    /** Element type the caches are held in (the backend may widen the requested type). */
+    final DType cacheType;
     /** Per layer: [batch, capacity, h]. */
     final List<Tensor> baseK = new ArrayList<>();
     final List<Tensor> baseV = new ArrayList<>();
@@ -35,7 +35,8 @@ public final class InferenceState implements AutoCloseable {
     int nextIndex;
     private boolean closed;
 
-    InferenceState(CogVideoConfig c, Backend backend, int batch, int textLength, SequenceOptions options) {
+    InferenceState(CogVideoConfig c, Backend backend, DType requestedCacheType, int batch, int textLength,
+            SequenceOptions options) {
         if (batch < 1) {
             throw new CogVideoException("batch must be >= 1, got " + batch);
         }
@@ -49,14 +50,20 @@ public final class InferenceState implements AutoCloseable {
         this.baseCapacity = textLength + (options.limitedBaseCache() ? c.frameLength() : frames);
         this.plusCapacity = options.imageMode() ? 0 : textLength + frames;
         int h = c.hiddenSize();
-        for (int i = 0; i < c.numLayers(); i++) {
-            baseK.add(backend.cache(cacheType, batch, baseCapacity, h));
-            baseV.add(backend.cache(cacheType, batch, baseCapacity, h));
-            if (!options.imageMode()) {
-                plusK.add(backend.cache(cacheType, batch, plusCapacity, h));
-                plusV.add(backend.cache(cacheType, batch, plusCapacity, h));
+        try {
+            for (int i = 0; i < c.numLayers(); i++) {
+                baseK.add(backend.cache(requestedCacheType, batch, baseCapacity, h));
+                baseV.add(backend.cache(requestedCacheType, batch, baseCapacity, h));
+                if (!options.imageMode()) {
+                    plusK.add(backend.cache(requestedCacheType, batch, plusCapacity, h));
+                    plusV.add(backend.cache(requestedCacheType, batch, plusCapacity, h));
+                }
             }
+        } catch (RuntimeException e) {
+            close(); // a failed allocation (out of memory, unsupported type) releases what was made
+            throw e;
         }
+        this.cacheType = baseK.get(0).dtype();
     }
 
     /** Sequences in the batch. */

@@ -41,8 +41,11 @@ public interface Backend extends AutoCloseable {
     Tensor upload(TensorData data, WeightUse use);
 
     /**
-     * A zero-filled key/value cache of the given element type, written with {@link #write} and read as the
-     * {@code k}/{@code v} of attention. Backends reject a dtype they cannot hold with an exception that says so.
+     * A zero-filled key/value cache, written with {@link #write} and read as the {@code k}/{@code v} of attention.
+     * {@code dtype} is the element type asked for (the model asks for the storage type of its weights, so a GPU
+     * keeps float16 caches for float16 weights). A backend whose kernels cannot read that type may hold the cache in a
+     * wider floating type, never a narrower one; the tensor's {@link Tensor#dtype()} says which. A type it cannot
+     * hold at all is refused with an exception that lists the supported ones.
      */
     Tensor cache(DType dtype, int... shape);
 

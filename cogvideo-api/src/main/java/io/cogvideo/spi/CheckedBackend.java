@@ -303,7 +303,13 @@ public final class CheckedBackend implements Backend {
         if (shape.length != 3) {
             throw fail("cache", "shape must be [batch, rows, columns], got " + Arrays.toString(shape));
         }
-        return wrapNew(raw.cache(dtype, shape), Kind.CACHE);
+        Tensor c = raw.cache(dtype, shape);
+        if (c.dtype().byteSize() < dtype.byteSize() || !c.dtype().isFloatingPoint()) {
+            c.close();
+            throw fail("cache", "backend '" + raw.name() + "' made a " + c.dtype() + " cache for a " + dtype
+                    + " request; a backend may widen a cache, never narrow it");
+        }
+        return wrapNew(c, Kind.CACHE);
     }
 
     @Override

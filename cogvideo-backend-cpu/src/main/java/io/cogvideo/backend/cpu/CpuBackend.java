@@ -166,15 +166,16 @@ final class CpuBackend implements Backend {
     }
 
     /**
-     * A zero-filled float32 cache.
+     * A zero-filled float32 cache: FLOAT32 as asked, FLOAT16 and BFLOAT16 widened to float32 (the attention kernels
+     * read float32), reported by the tensor's dtype.
      *
-     * @throws CogVideoException for any dtype but FLOAT32: the cpu backend keeps key/value caches in float32
+     * @throws CogVideoException for FLOAT64: the cpu backend keeps key/value caches in float32
      */
     @Override
     public Tensor cache(DType dtype, int... shape) {
-        if (dtype != DType.FLOAT32) {
-            throw new CogVideoException("the cpu backend keeps key/value caches in float32; a " + dtype + " cache "
-                    + "was asked for (ask for FLOAT32 on the cpu)");
+        if (dtype == DType.FLOAT64) {
+            throw new CogVideoException("the cpu backend keeps key/value caches in float32 (FLOAT32, or FLOAT16 and "
+                    + "BFLOAT16 widened to it); a FLOAT64 cache was asked for");
         }
         // CheckedBackend has checked numel <= Integer.MAX_VALUE
         return heap(new float[(int) TensorData.numel(shape)], shape.clone());

@@ -153,9 +153,12 @@ class CpuBackendInstancesTest {
                 assertThat(b.toFloats(c)).hasSize(24).containsOnly(0f);
                 assertThat(c.dtype()).isEqualTo(DType.FLOAT32);
             }
-            assertThatThrownBy(() -> b.cache(DType.FLOAT16, 2, 3, 4)).isInstanceOf(CogVideoException.class)
+            try (Tensor c = b.cache(DType.FLOAT16, 2, 3, 4)) {
+                assertThat(c.dtype()).as("half caches are widened, never narrowed").isEqualTo(DType.FLOAT32);
+            }
+            assertThatThrownBy(() -> b.cache(DType.FLOAT64, 2, 3, 4)).isInstanceOf(CogVideoException.class)
                     .hasMessageContaining("cpu backend keeps key/value caches in float32")
-                    .hasMessageContaining("FLOAT16");
+                    .hasMessageContaining("FLOAT64");
         } finally {
             b.close();
         }

@@ -97,9 +97,11 @@ class BackendOnRecordingDeviceTest {
             RecordingDevice device = new RecordingDevice(132);
             CheckedBackend backend = backend(device, w);
             drive(backend);
-            // the model asks for FLOAT32 key/value caches (InferenceState), so decode reads f32 K/V in every mode
+            // the model asks for key/value caches in its weights' storage type (as the old zeros() gave), so decode
+            // reads K/V of that type; the uncached pass attends over float32 activations
+            String decode = "cv_attn_decode_" + DeviceType.of(w).suffix() + "_d32";
             assertThat(device.launches).as("kernels launched with " + w).containsKeys(
-                    "cv_attn_prefill_f32_d32", "cv_attn_decode_f32_d32", "cv_attn_combine_k", "cv_layernorm_k",
+                    "cv_attn_prefill_f32_d32", decode, "cv_attn_combine_k", "cv_layernorm_k",
                     "cv_gelu_k", "cv_add_k", "cv_bias_add_k", "cv_channel_mix_k", "cv_copy_axis_k",
                     "cv_gather_rows_k");
             if (w != DType.FLOAT32) {
@@ -117,9 +119,8 @@ class BackendOnRecordingDeviceTest {
     /**
      * One stage-1 cached step of the tiny golden model (batch 2, fp16 weights, 2 layers, width 64, image vocabulary
      * 20000) issues the same device calls as the pre-SPI backend did for the same step: the same launches with the
-     * same grids, GEMMs, host copies, and allocations (see {@link ExpectedStep}). Only the K/V element type differs:
-     * the model now asks for FLOAT32 caches where the old {@code zeros()} gave the weight type, so the decode kernel
-     * is the f32 one.
+     * same grids, GEMMs, host copies, and allocations (see {@link ExpectedStep}); the K/V caches are in the weights'
+     * float16 storage type, as the old {@code zeros()} gave them, so the decode kernel is the f16 one.
      */
     @Test
     void aCachedStepIssuesTheSameDeviceCallsAsBefore() {
@@ -306,7 +307,7 @@ class BackendOnRecordingDeviceTest {
                 Map.entry("gemm 2x64->64 F16", 4),
                 Map.entry("launch cv_add_k 1x1x1/256", 5),
                 Map.entry("launch cv_attn_combine_k 4x2x1/64", 4),
-                Map.entry("launch cv_attn_decode_f32_d32 3x4x2/128", 4),
+                Map.entry("launch cv_attn_decode_f16_d32 3x4x2/128", 4),
                 Map.entry("launch cv_bias_add_k 1x1x1/256", 6),
                 Map.entry("launch cv_bias_add_k 2x1x1/256", 6),
                 Map.entry("launch cv_channel_mix_k 1x1x1/256", 2),

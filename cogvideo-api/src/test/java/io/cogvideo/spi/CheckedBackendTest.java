@@ -241,10 +241,21 @@ class CheckedBackendTest {
         }
     }
 
+    /**
+     * The golden tiny model on its own checked reference backend, loaded once for the model tests of this class (not
+     * closed: a reference backend holds nothing but heap arrays).
+     */
+    private static final class Golden {
+        static final GoldenSet SET = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
+        static final CheckedBackend BACKEND = CheckedBackend.wrap(new ReferenceBackend(), true);
+        static final CogVideoModel MODEL = GoldenModels.load(SET, BACKEND);
+    }
+
     @Test
     void cogVideoModelLeavesNoLiveTemporaries() {
-        GoldenSet golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
-        CogVideoModel model = GoldenModels.load(golden, backend);
+        GoldenSet golden = Golden.SET;
+        CogVideoModel model = Golden.MODEL;
+        CheckedBackend backend = Golden.BACKEND;
         int fl = model.config().frameLength();
         int text = 6;
         int soi = golden.manifest().path("special_ids").path("start_of_image").asInt();
@@ -278,8 +289,8 @@ class CheckedBackendTest {
 
     @Test
     void aFailingModelCallLeavesNoLiveTemporaries() {
-        GoldenSet golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
-        CogVideoModel model = GoldenModels.load(golden, backend);
+        CogVideoModel model = Golden.MODEL;
+        CheckedBackend backend = Golden.BACKEND;
         int text = 4;
         try (InferenceState s = model.newState(1, text, SequenceOptions.stage1(0f, true))) {
             // the word embeddings are gathered before the bad position id is found

@@ -197,7 +197,8 @@ public abstract class BackendContractKit {
     @Test
     void attentionOfIdenticalKeysAveragesTheValues() {
         FusedAttention attn = attention();
-        // every key equal: uniform weights, so the output is the mean of the visible value rows
+        // every key equal: uniform weights, so the output is the mean of the visible value rows (to 1e-3, which a
+        // kernel computing in half precision also meets)
         Tensor q = t(1, 2, 4);
         Tensor k = backend.fromFloats(new float[3 * 4], 1, 3, 4);
         Tensor v = backend.fromFloats(new float[] {1, 2, 3, 4, 3, 4, 5, 6, 5, 6, 7, 8}, 1, 3, 4);
@@ -206,7 +207,7 @@ public abstract class BackendContractKit {
         float[] o = backend.toFloats(out);
         float[] mean = {3, 4, 5, 6};
         for (int i = 0; i < o.length; i++) {
-            assertThat(o[i]).as("element " + i).isCloseTo(mean[i % 4], org.assertj.core.data.Offset.offset(1e-5f));
+            assertThat(o[i]).as("element " + i).isCloseTo(mean[i % 4], org.assertj.core.data.Offset.offset(1e-3f));
         }
     }
 

@@ -29,7 +29,11 @@ import java.util.Set;
  *
  * <p>As every backend, it contains no argument validation: wrap it in {@link io.cogvideo.spi.CheckedBackend}
  * ({@code CheckedBackend.wrap(new ReferenceBackend(), true)}), which checks every call before it gets here.
- * Single-threaded; not meant for anything but tests.
+ *
+ * <p>The class implements the pack interfaces itself; {@link #find} alone says which packs this instance offers.
+ * Every call runs on the calling thread without internal parallelism and keeps no state between calls (apart from the
+ * transpose a linear weight keeps, see {@link HostTensor}), so calls on distinct tensors may run concurrently.
+ * Meant for tests only.
  */
 public final class ReferenceBackend implements Backend, FusedAttention, LocalAttention, VqVaeOps {
     /** The backend's {@link #name()}. */
@@ -83,8 +87,8 @@ public final class ReferenceBackend implements Backend, FusedAttention, LocalAtt
                 int rows = shape[0];
                 int cols = shape[1];
                 t = new float[values.length];
-                for (int r = 0; r < rows; r++) {
-                    for (int c = 0; c < cols; c++) {
+                for (int c = 0; c < cols; c++) {
+                    for (int r = 0; r < rows; r++) {
                         t[c * rows + r] = values[r * cols + c];
                     }
                 }
@@ -388,8 +392,9 @@ public final class ReferenceBackend implements Backend, FusedAttention, LocalAtt
         float[] vs = v(v);
         float[] out = new float[batch * nq * width];
         int[] keys = new int[keyLength];
-        double[] p = new double[keyLength];
-        double[] acc = new double[d];
+        double[] p = new double[heads * keyLength]; // p[h * visible + c]: head h, c-th visible key
+        double[] sum = new double[heads];
+        double[] acc = new double[width];
         for (int i = 0; i < nq; i++) {
             int visible = 0;
             for (int j = 0; j < keyLength; j++) {
@@ -401,28 +406,43 @@ public final class ReferenceBackend implements Backend, FusedAttention, LocalAtt
                 continue; // a query that sees no key gets zeros
             }
             for (int b = 0; b < batch; b++) {
+                int qo = (b * nq + i) * width;
+                // scores q·k / sqrt(d) (+ the text boost on text keys), every head of a key row in one visit
+                for (int c = 0; c < visible; c++) {
+                    int j = keys[c];
+                    int ko = (b * kRows + j) * width;
+                    double boost = j < mask.textLength() ? mask.textBoost() : 0;
+                    for (int h = 0; h < heads; h++) {
+                        p[h * visible + c] = dot(qs, qo + h * d, ks, ko + h * d, d) * scale + boost;
+                    }
+                }
+                // softmax numerators per head, shifted by the head's largest score
                 for (int h = 0; h < heads; h++) {
-                    int qo = (b * nq + i) * width + h * d;
                     double max = Double.NEGATIVE_INFINITY;
                     for (int c = 0; c < visible; c++) {
-                        int j = keys[c];
-                        p[c] = dot(qs, qo, ks, (b * kRows + j) * width + h * d, d) * scale
-                                + (j < mask.textLength() ? mask.textBoost() : 0);
-                        max = Math.max(max, p[c]);
+                        max = Math.max(max, p[h * visible + c]);
                     }
-                    double sum = 0;
-                    java.util.Arrays.fill(acc, 0);
+                    double s = 0;
                     for (int c = 0; c < visible; c++) {
-                        double e = Math.exp(p[c] - max);
-                        sum += e;
-                        int vo = (b * kRows + keys[c]) * width + h * d;
-                        for (int t = 0; t < d; t++) {
+                        double e = Math.exp(p[h * visible + c] - max);
+                        p[h * visible + c] = e;
+                        s += e;
+                    }
+                    sum[h] = s;
+                }
+                // weighted sum of the value rows, every head of a value row in one visit, normalised at the end
+                java.util.Arrays.fill(acc, 0);
+                for (int c = 0; c < visible; c++) {
+                    int vo = (b * kRows + keys[c]) * width;
+                    for (int h = 0; h < heads; h++) {
+                        double e = p[h * visible + c];
+                        for (int t = h * d; t < (h + 1) * d; t++) {
                             acc[t] += e * vs[vo + t];
                         }
                     }
-                    for (int t = 0; t < d; t++) {
-                        out[qo + t] = (float) (acc[t] / sum);
-                    }
+                }
+                for (int t = 0; t < width; t++) {
+                    out[qo + t] = (float) (acc[t] / sum[t / d]);
                 }
             }
         }

@@ -272,14 +272,14 @@ class CheckedBackendTest {
             }
             int[] pos = io.cogvideo.generation.SequenceLayout.positions(o.stage(), text, fl, ids.length);
             long before = backend.liveTemporaries();
-            try (InferenceState s = model.newState(2, text, o)) {
-                try (Tensor logits = model.prefill(s, new int[][] {java.util.Arrays.copyOf(ids, n),
-                    java.util.Arrays.copyOf(ids, n)}, java.util.Arrays.copyOf(pos, n), new int[] {text - 1, n - 1})) {
-                    assertThat(logits.shape()).containsExactly(2, 2, model.config().imageVocabSize());
+            try (InferenceState s = model.newState(1, text, o)) {
+                try (Tensor logits = model.prefill(s, new int[][] {java.util.Arrays.copyOf(ids, n)},
+                        java.util.Arrays.copyOf(pos, n), new int[] {text - 1, n - 1})) {
+                    assertThat(logits.shape()).containsExactly(1, 2, model.config().imageVocabSize());
                 }
                 for (int i = n; i < n + steps; i++) {
-                    try (Tensor logits = model.step(s, new int[] {ids[i], ids[i]}, pos[i])) {
-                        assertThat(logits.shape()).containsExactly(2, 1, model.config().imageVocabSize());
+                    try (Tensor logits = model.step(s, new int[] {ids[i]}, pos[i])) {
+                        assertThat(logits.shape()).containsExactly(1, 1, model.config().imageVocabSize());
                     }
                 }
             }

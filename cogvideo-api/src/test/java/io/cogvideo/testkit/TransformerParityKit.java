@@ -90,8 +90,7 @@ public abstract class TransformerParityKit {
         int vocab = model.config().imageVocabSize();
         float[] all;
         try (InferenceState s = model.newState(1, textLen, opts)) {
-            Tensor logits = model.prefill(s, new int[][] {ids}, pos, null);
-            all = backend.toFloats(logits);
+            all = take(model.prefill(s, new int[][] {ids}, pos, null));
         }
         assertThat(all.length).isEqualTo(n * vocab);
         assertThat(expected.length).isEqualTo(rows.length * vocab);
@@ -178,7 +177,7 @@ public abstract class TransformerParityKit {
 
         SequenceOptions opts = new SequenceOptions(stage, c.path("window_size").asInt(-1), boost, imageMode, limited);
         InferenceState cond = model.newState(1, textLen, opts);
-        float[] logits = backend.toFloats(model.prefill(cond, new int[][] {slice(input, 0, ctx)}, slice(pos, 0, ctx),
+        float[] logits = take(model.prefill(cond, new int[][] {slice(input, 0, ctx)}, slice(pos, 0, ctx),
                 new int[] {ctx - 1}));
 
         InferenceState guider = null;
@@ -201,7 +200,7 @@ public abstract class TransformerParityKit {
             assertThat(boost).as("guided traces run with text boost 0").isZero();
             guider = model.newState(1, gText, new SequenceOptions(stage, c.path("window_size").asInt(-1), 0f, imageMode,
                     limited));
-            gLogits = backend.toFloats(model.prefill(guider, new int[][] {slice(gInput, 0, ctx - delta)},
+            gLogits = take(model.prefill(guider, new int[][] {slice(gInput, 0, ctx - delta)},
                     slice(gPos, 0, ctx - delta), new int[] {ctx - delta - 1}));
         }
 
@@ -231,9 +230,9 @@ public abstract class TransformerParityKit {
                 step++;
             }
             if (counter < total - 1) {
-                logits = backend.toFloats(model.step(cond, new int[] {input[counter]}, pos[counter]));
+                logits = take(model.step(cond, new int[] {input[counter]}, pos[counter]));
                 if (guided) {
-                    gLogits = backend.toFloats(model.step(guider, new int[] {gInput[counter - delta]},
+                    gLogits = take(model.step(guider, new int[] {gInput[counter - delta]},
                             gPos[counter - delta]));
                 }
             }
@@ -243,6 +242,13 @@ public abstract class TransformerParityKit {
         cond.close();
         if (guider != null) {
             guider.close();
+        }
+    }
+
+    /** The values of a model result, closing it (results are the caller's to close; no leaks in long traces). */
+    protected float[] take(Tensor result) {
+        try (result) {
+            return backend.toFloats(result);
         }
     }
 
@@ -272,16 +278,16 @@ public abstract class TransformerParityKit {
         int n = Math.min(ids.length, textLen + 2 * fl);
         float[] ref;
         try (InferenceState s = model.newState(1, textLen, SequenceOptions.stage1(0f, false))) {
-            ref = backend.toFloats(model.prefill(s, new int[][] {slice(ids, 0, n)}, slice(pos, 0, n), null));
+            ref = take(model.prefill(s, new int[][] {slice(ids, 0, n)}, slice(pos, 0, n), null));
         }
         for (boolean limited : new boolean[] {false, true}) {
             try (InferenceState s = model.newState(1, textLen, SequenceOptions.stage1(0f, limited))) {
                 int start = textLen + fl; // prefill text + frame 0, then step through frame 1
-                float[] last = backend.toFloats(model.prefill(s, new int[][] {slice(ids, 0, start)}, slice(pos, 0, start),
+                float[] last = take(model.prefill(s, new int[][] {slice(ids, 0, start)}, slice(pos, 0, start),
                         new int[] {start - 1}));
                 double worst = maxDiff(last, 0, ref, (start - 1) * vocab, vocab);
                 for (int i = start; i < n; i++) {
-                    float[] l = backend.toFloats(model.step(s, new int[] {ids[i]}, pos[i]));
+                    float[] l = take(model.step(s, new int[] {ids[i]}, pos[i]));
                     worst = Math.max(worst, maxDiff(l, 0, ref, i * vocab, vocab));
                 }
                 assertThat(worst).as("prefill vs cached steps (limited cache " + limited + ")").isLessThanOrEqualTo(TOL);
@@ -320,10 +326,10 @@ public abstract class TransformerParityKit {
             float[][][] single = new float[batch][steps + 1][];
             for (int b = 0; b < batch; b++) {
                 try (InferenceState s = model.newState(1, textLen, opts)) {
-                    single[b][0] = backend.toFloats(model.prefill(s, new int[][] {slice(rows[b], 0, start)},
+                    single[b][0] = take(model.prefill(s, new int[][] {slice(rows[b], 0, start)},
                             slice(pos, 0, start), new int[] {start - 1}));
                     for (int t = 0; t < steps; t++) {
-                        single[b][t + 1] = backend.toFloats(model.step(s, new int[] {rows[b][start + t]}, pos[start + t]));
+                        single[b][t + 1] = take(model.step(s, new int[] {rows[b][start + t]}, pos[start + t]));
                     }
                 }
             }
@@ -332,7 +338,7 @@ public abstract class TransformerParityKit {
                 for (int b = 0; b < batch; b++) {
                     prefix[b] = slice(rows[b], 0, start);
                 }
-                float[] l = backend.toFloats(model.prefill(s, prefix, slice(pos, 0, start), new int[] {start - 1}));
+                float[] l = take(model.prefill(s, prefix, slice(pos, 0, start), new int[] {start - 1}));
                 double worst = 0;
                 for (int b = 0; b < batch; b++) {
                     worst = Math.max(worst, maxDiff(l, b * vocab, single[b][0], 0, vocab));
@@ -342,7 +348,7 @@ public abstract class TransformerParityKit {
                     for (int b = 0; b < batch; b++) {
                         tok[b] = rows[b][start + t];
                     }
-                    l = backend.toFloats(model.step(s, tok, pos[start + t]));
+                    l = take(model.step(s, tok, pos[start + t]));
                     for (int b = 0; b < batch; b++) {
                         worst = Math.max(worst, maxDiff(l, b * vocab, single[b][t + 1], 0, vocab));
                     }

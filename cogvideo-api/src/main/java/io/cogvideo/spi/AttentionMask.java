@@ -85,8 +85,10 @@ public record AttentionMask(
             if (windowSize < 1 || grid % windowSize != 0) {
                 throw new CogVideoException("windowSize must divide the frame grid " + grid + ", got " + windowSize);
             }
-            if (shift < 0 || shift >= windowSize) {
-                throw new CogVideoException("shift must be in [0, " + windowSize + "), got " + shift);
+            // CogVideo shifts by half a window; for other shifts the wrapped (roll) and clipped (region mask) window
+            // ids below would not describe the same partition, so they are refused rather than half supported.
+            if (shift != 0 && 2 * shift != windowSize) {
+                throw new CogVideoException("shift must be 0 or half the window (" + windowSize + " / 2), got " + shift);
             }
         }
     }

@@ -270,7 +270,10 @@ class AttentionMaskTest {
         assertThatThrownBy(() -> new AttentionMask(1, 0, 0, 0f, false, 0, 0, 16, 4, Scope.WINDOW, false, 3, 0, false))
                 .hasMessage("windowSize must divide the frame grid 4, got 3");
         assertThatThrownBy(() -> new AttentionMask(1, 0, 0, 0f, false, 0, 0, 16, 4, Scope.WINDOW, false, 2, 2, false))
-                .hasMessage("shift must be in [0, 2), got 2");
+                .hasMessage("shift must be 0 or half the window (2 / 2), got 2");
+        // a shift other than half a window would make the wrapped and the clipped partitions disagree
+        assertThatThrownBy(() -> new AttentionMask(1, 0, 0, 0f, false, 0, 0, 64, 8, Scope.WINDOW, false, 4, 1, false))
+                .hasMessage("shift must be 0 or half the window (4 / 2), got 1");
     }
 
     // ---------------------------------------------------------------- named factories vs the old positional calls

@@ -124,10 +124,13 @@ class CheckedBackendTest {
     }
 
     @Test
-    void referenceBackendHoldsFloat32CachesOnly() {
-        // the checking layer admits any float dtype; the backend says what it cannot hold
-        fails(() -> backend.cache(DType.FLOAT16, 1, 2, 3),
-                "the reference backend holds key/value caches as FLOAT32 only, got FLOAT16");
+    void referenceBackendHoldsFloat32Caches() {
+        // the checking layer admits any float dtype; the backend may widen it, and says what it cannot hold
+        fails(() -> backend.cache(DType.FLOAT64, 1, 2, 3),
+                "the reference backend holds key/value caches as FLOAT32 (half types widened to it), not FLOAT64");
+        Tensor half = backend.cache(DType.FLOAT16, 1, 2, 3);
+        assertThat(half.dtype()).as("widened, never narrowed").isEqualTo(DType.FLOAT32);
+        half.close();
         Tensor c = backend.cache(DType.FLOAT32, 1, 2, 3);
         assertThat(c.dtype()).isEqualTo(DType.FLOAT32);
         assertThat(backend.toFloats(c)).containsOnly(0f).hasSize(6);

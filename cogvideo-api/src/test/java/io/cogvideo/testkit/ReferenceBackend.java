@@ -198,8 +198,9 @@ public final class ReferenceBackend implements Backend, FusedAttention, LocalAtt
 
     @Override
     public Tensor cache(DType dtype, int... shape) {
-        if (dtype != DType.FLOAT32) {
-            throw new CogVideoException("the reference backend holds key/value caches as FLOAT32 only, got " + dtype);
+        if (dtype == DType.FLOAT64) {
+            throw new CogVideoException("the reference backend holds key/value caches as FLOAT32 (half types widened "
+                    + "to it), not FLOAT64");
         }
         return make(new float[Math.toIntExact(TensorData.numel(shape))], shape);
     }

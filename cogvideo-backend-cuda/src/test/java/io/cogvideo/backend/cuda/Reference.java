@@ -42,7 +42,7 @@ final class Reference {
             final int g = grid;
             int[] divisors = java.util.stream.IntStream.rangeClosed(1, g).filter(w -> g % w == 0).toArray();
             windowSize = divisors[r.nextInt(divisors.length)];
-            shift = r.nextBoolean() ? windowSize / 2 : r.nextInt(windowSize);
+            shift = windowSize % 2 == 0 && r.nextBoolean() ? windowSize / 2 : 0;
             wrap = r.nextBoolean();
         }
         int text = r.nextInt(4) == 0 ? 0 : 1 + r.nextInt(12);

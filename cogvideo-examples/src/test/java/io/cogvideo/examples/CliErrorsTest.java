@@ -102,6 +102,7 @@ class CliErrorsTest {
         }
         String out = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
         assertThat(out).contains("cpu (rank 10): available");
+        assertThat(out).contains("Op packs:").contains("cpu: FusedAttention yes, LocalAttention yes, VqVaeOps yes");
         assertThat(sw.toString()).isEmpty();
     }
 }

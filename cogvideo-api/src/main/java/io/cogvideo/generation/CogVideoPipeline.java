@@ -44,7 +44,6 @@ public final class CogVideoPipeline {
 
     private static final Logger LOG = LoggerFactory.getLogger(CogVideoPipeline.class);
     private static final int KEY_FRAMES = 5;
-    private static final String WHAT_TO_DO = "build the generator on a backend that provides it";
 
     private final CogVideoModel stage1;
     private final CogVideoModel stage2;
@@ -179,19 +178,24 @@ public final class CogVideoPipeline {
      * check theirs when they load, this makes sure no request reaches a stage without them.
      */
     private void requireCapabilities(boolean superResolutionOn) {
-        OpPacks.require(stage1.backend(), FusedAttention.class, "the CogVideo transformer; " + WHAT_TO_DO);
+        OpPacks.require(stage1.backend(), FusedAttention.class, "the CogVideo transformer");
         if (stage2 != stage1) {
-            OpPacks.require(stage2.backend(), FusedAttention.class, "the stage-2 transformer; " + WHAT_TO_DO);
+            OpPacks.require(stage2.backend(), FusedAttention.class, "the stage-2 transformer");
         }
         if (superResolutionOn) {
-            OpPacks.require(superResolution.backend(), LocalAttention.class, "super-resolution (turn it off with "
-                    + "GenerationRequest.Builder#superResolution(false), or " + WHAT_TO_DO + ")");
+            OpPacks.require(superResolution.backend(), LocalAttention.class, "super-resolution (it can be turned "
+                    + "off per request: GenerationRequest.Builder#superResolution(false))");
         }
         if (decoder != null) {
-            for (Class<? extends OpPack> pack : decoder.requiredPacks()) {
-                OpPacks.require(stage1.backend(), pack, "decoding frames to pixels (build the generator without an "
-                        + "image tokenizer to get tokens only, or " + WHAT_TO_DO + ")");
-            }
+            requireDecoderPacks("decoding frames to pixels (without an image tokenizer the generator makes tokens "
+                    + "only)");
+        }
+    }
+
+    /** The op packs the image decoder declares, on the generator's backend. */
+    private void requireDecoderPacks(String neededFor) {
+        for (Class<? extends OpPack> pack : decoder.requiredPacks()) {
+            OpPacks.require(stage1.backend(), pack, neededFor);
         }
     }
 
@@ -312,9 +316,7 @@ public final class CogVideoPipeline {
             throw new CogVideoException("this generator has no image decoder, so it cannot decode frames to pixels: "
                     + "build it with VideoGenerator.Builder#imageTokenizer (icetk's ice_image.pt)");
         }
-        for (Class<? extends OpPack> pack : decoder.requiredPacks()) {
-            OpPacks.require(stage1.backend(), pack, "decoding frames to pixels; " + WHAT_TO_DO);
-        }
+        requireDecoderPacks("decoding frames to pixels");
         int[][][] tokens = video.tokens();
         checkDecodable(tokens);
         long t0 = System.nanoTime();

@@ -14,7 +14,10 @@ public final class GenerationCancelledException extends CogVideoException {
         this.partial = partial;
     }
 
-    /** The frames of the last completed stage, or {@code null} if no stage completed. */
+    /**
+     * The frames of the last completed stage, or {@code null} if no stage completed. Tokens only: decode them with
+     * {@link VideoGenerator#decode} while the generator is open.
+     */
     public Video partial() {
         return partial;
     }

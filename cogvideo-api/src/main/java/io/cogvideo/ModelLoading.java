@@ -14,10 +14,14 @@ import io.cogvideo.spi.LocalAttention;
 import io.cogvideo.spi.OpPacks;
 import io.cogvideo.spi.VqVaeOps;
 import java.nio.file.Path;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Loads checkpoints and tokenizers into a pipeline. */
+/**
+ * Loads checkpoints and tokenizers into a pipeline, checking first (before any weight is read) that the backend has
+ * every op pack the configured parts need.
+ */
 final class ModelLoading {
     private static final Logger LOG = LoggerFactory.getLogger(ModelLoading.class);
     /** Window of the released stage-2 model ({@code InferenceModel_Interpolate} forces 10). */
@@ -53,7 +57,8 @@ final class ModelLoading {
         }
         ImageDecoder dec = decoder;
         if (dec == null && imageTokenizer != null) {
-            dec = Tokenizers.imageDecoder(imageTokenizer, backend);
+            // runs on the generator's backend: every request checks the pack again before any work
+            dec = ImageDecoder.needing(Set.of(VqVaeOps.class), Tokenizers.imageDecoder(imageTokenizer, backend));
         }
         int imageVocab = stage1.config().imageVocabSize();
         int[] table;

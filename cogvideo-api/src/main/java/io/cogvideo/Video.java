@@ -1,6 +1,5 @@
 package io.cogvideo;
 
-import io.cogvideo.generation.ImageDecoder;
 import io.cogvideo.video.VideoFormat;
 import io.cogvideo.video.VideoWriters;
 import java.awt.image.BufferedImage;
@@ -13,8 +12,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A generated video (one or more samples of one prompt): the frame token grids, and pixels through the image
- * decoder the generator was built with. Immutable.
+ * A generated video (one or more samples of one prompt): the frame token grids always, and the decoded pictures
+ * when the generator that made it has an image decoder. A video holds no link to the generator, so it stays usable
+ * after the generator is closed. A video without pixels (no image decoder, or the partial result of a cancelled
+ * request) can be decoded with {@link VideoGenerator#decode} while a generator is open. Immutable.
  */
 public final class Video {
     private final int[][][] tokens;
@@ -22,25 +23,29 @@ public final class Video {
     private final long seed;
     private final Map<GenerationStage, Duration> timings;
     private final int[] promptTokens;
-    private final ImageDecoder decoder;
-    private final List<List<BufferedImage>> images;
+    private final List<List<BufferedImage>> pixels;
 
     /**
+     * A video of tokens only.
+     *
      * @param tokens       [samples][frames][frameLength] image token ids
      * @param fps          frames per second over the clip
      * @param seed         the seed actually used
      * @param timings      wall time per stage
      * @param promptTokens token ids of the prompt alone
-     * @param decoder      the image decoder, or {@code null} if none is configured
      */
-    public Video(int[][][] tokens, int fps, long seed, Map<GenerationStage, Duration> timings, int[] promptTokens,
-            ImageDecoder decoder) {
-        this(tokens, fps, seed, timings, promptTokens, decoder, null);
+    public Video(int[][][] tokens, int fps, long seed, Map<GenerationStage, Duration> timings, int[] promptTokens) {
+        this(tokens, fps, seed, timings, promptTokens, null);
     }
 
-    /** As above, with frames already decoded ([samples][frames]); {@link #frames} then returns copies of them. */
+    /**
+     * As above, with the frames decoded to pixels.
+     *
+     * @param pixels [samples][frames] pictures matching {@code tokens}, or {@code null} for a video of tokens only
+     * @throws CogVideoException if {@code pixels} does not have a picture for every frame
+     */
     public Video(int[][][] tokens, int fps, long seed, Map<GenerationStage, Duration> timings, int[] promptTokens,
-            ImageDecoder decoder, List<List<BufferedImage>> images) {
+            List<List<BufferedImage>> pixels) {
         this.tokens = deepCopy(tokens);
         this.fps = fps;
         this.seed = seed;
@@ -48,15 +53,23 @@ public final class Video {
         t.putAll(timings);
         this.timings = Collections.unmodifiableMap(t);
         this.promptTokens = promptTokens.clone();
-        this.decoder = decoder;
-        List<List<BufferedImage>> copy = null;
-        if (images != null) {
-            copy = new ArrayList<>();
-            for (List<BufferedImage> l : images) {
-                copy.add(List.copyOf(l));
-            }
+        this.pixels = pixels == null ? null : copyPixels(pixels, tokens);
+    }
+
+    private static List<List<BufferedImage>> copyPixels(List<List<BufferedImage>> pixels, int[][][] tokens) {
+        if (pixels.size() != tokens.length) {
+            throw new CogVideoException("pixels must have one list per sample (" + tokens.length + "), got "
+                    + pixels.size());
         }
-        this.images = copy;
+        List<List<BufferedImage>> copy = new ArrayList<>();
+        for (int s = 0; s < tokens.length; s++) {
+            if (pixels.get(s).size() != tokens[s].length) {
+                throw new CogVideoException("pixels of sample " + s + " must have one picture per frame ("
+                        + tokens[s].length + "), got " + pixels.get(s).size());
+            }
+            copy.add(List.copyOf(pixels.get(s)));
+        }
+        return List.copyOf(copy);
     }
 
     private static int[][][] deepCopy(int[][][] t) {
@@ -120,45 +133,49 @@ public final class Video {
         return deepCopy(tokens);
     }
 
-    /** Whether frames can be decoded to pixels. */
-    public boolean hasDecoder() {
-        return decoder != null || images != null;
+    /** Whether the frames are decoded to pixels ({@link #frames} and {@link #write} need them). */
+    public boolean hasPixels() {
+        return pixels != null;
     }
 
     /**
      * Writes sample 0 to {@code file}, the format chosen by the extension: {@code .gif}, {@code .mp4}, a folder or
      * {@code .png} for numbered PNG frames plus a contact sheet.
+     *
+     * @throws CogVideoException if the video has no pixels (see {@link #frames})
      */
     public void write(Path file) {
         write(0, file, VideoFormat.fromPath(file));
     }
 
-    /** Writes one sample in the given format (frames decoded to pixels first). */
+    /** Writes one sample in the given format. Needs pixels, see {@link #frames}. */
     public void write(int sample, Path file, VideoFormat format) {
-        if (sample < 0 || sample >= samples()) {
-            throw new CogVideoException("sample must be in [0, " + samples() + "), got " + sample);
-        }
         VideoWriters.write(frames(sample), fps, file, format);
     }
 
-    /** Decodes every frame of a sample to pixels. */
+    /**
+     * The pictures of every frame of a sample (copies).
+     *
+     * @throws CogVideoException if the sample is out of range, or the video has tokens only: it was made by a
+     *                           generator without an image decoder, or it is the partial result of a cancelled
+     *                           request; decode it with {@link VideoGenerator#decode} while that generator is open
+     */
     public List<BufferedImage> frames(int sample) {
-        if (images != null) {
-            List<BufferedImage> out = new ArrayList<>();
-            for (BufferedImage im : images.get(sample)) {
-                BufferedImage c = new BufferedImage(im.getWidth(), im.getHeight(), im.getType());
-                c.getGraphics().drawImage(im, 0, 0, null);
-                out.add(c);
-            }
-            return out;
+        if (sample < 0 || sample >= samples()) {
+            throw new CogVideoException("sample must be in [0, " + samples() + "), got " + sample);
         }
-        if (decoder == null) {
-            throw new CogVideoException("no image decoder configured: build the generator with an image tokenizer "
-                    + "(VideoGenerator.Builder#imageTokenizer) to get pixels; tokens are available via frameTokens()");
+        if (pixels == null) {
+            throw new CogVideoException("this video has tokens only, no pixels (" + samples() + " sample(s) x "
+                    + frameCount() + " frames): it was made without an image decoder, or it is the partial result "
+                    + "of a cancelled request. Decode it with VideoGenerator.decode(video) while a generator built "
+                    + "with an image tokenizer (VideoGenerator.Builder#imageTokenizer) is open; the tokens are "
+                    + "available via frameTokens() and tokens()");
         }
-        List<BufferedImage> out = new ArrayList<>(frameCount());
-        for (int[] f : tokens[sample]) {
-            out.add(decoder.decode(f));
+        List<BufferedImage> out = new ArrayList<>();
+        for (BufferedImage im : pixels.get(sample)) {
+            BufferedImage c = new BufferedImage(im.getWidth(), im.getHeight(), im.getType());
+            c.getGraphics().drawImage(im, 0, 0, null);
+            out.add(c);
         }
         return out;
     }

@@ -3,11 +3,11 @@ package io.cogvideo;
 import io.cogvideo.generation.CogVideoPipeline;
 import io.cogvideo.generation.ImageDecoder;
 import io.cogvideo.generation.PromptEncoder;
-import io.cogvideo.model.CogVideoModel;
+import io.cogvideo.generation.RequestPlan;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.BackendOptions;
-import io.cogvideo.spi.BackendProvider;
 import io.cogvideo.spi.Backends;
+import io.cogvideo.spi.CheckedBackend;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
@@ -31,6 +31,14 @@ import org.slf4j.LoggerFactory;
  * read-only; each {@link #generate} call has its own caches and random generators, so concurrent calls give the same
  * tokens as the same calls made one after another. Concurrent calls share the CPU or GPU, so each runs slower.
  *
+ * <p><b>Results:</b> a {@link Video} holds tokens, and pixels when the generator has an image decoder; it does not
+ * depend on the generator, so it stays usable after {@link #close}. A video of tokens only (for example the partial
+ * result a {@link GenerationCancelledException} carries) is decoded with {@link #decode} while the generator is open.
+ *
+ * <p><b>Capabilities:</b> the backend's op packs that the configured models and tokenizers need are checked when the
+ * generator is built, and those a request needs again before its first token, with a message that names the backend,
+ * the missing pack and what to do.
+ *
  * <p><b>Seeds:</b> the same seed, request, model and backend give identical tokens, whatever the batch size
  * (every sequence has its own generator derived from the seed). Across backends results agree only within numerical
  * tolerance, so tokens may differ.
@@ -38,12 +46,12 @@ import org.slf4j.LoggerFactory;
 public final class VideoGenerator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VideoGenerator.class);
 
-    private final Backend backend;
+    private final CheckedBackend backend;
     private final CogVideoPipeline pipeline;
     private final boolean ownsBackend;
     private volatile boolean closed;
 
-    private VideoGenerator(Backend backend, CogVideoPipeline pipeline, boolean ownsBackend) {
+    private VideoGenerator(CheckedBackend backend, CogVideoPipeline pipeline, boolean ownsBackend) {
         this.backend = backend;
         this.pipeline = pipeline;
         this.ownsBackend = ownsBackend;
@@ -54,42 +62,48 @@ public final class VideoGenerator implements AutoCloseable {
         return new Builder();
     }
 
-    /**
-     * A generator over models that are already loaded (tests, custom loading). The caller keeps ownership of the
-     * backend.
-     */
-    public static VideoGenerator of(CogVideoPipeline pipeline, Backend backend) {
-        return new VideoGenerator(backend, pipeline, false);
-    }
-
     /** The backend in use (name and description for logs and "is this speed normal?" reports). */
     public String backendDescription() {
         return backend.description();
     }
 
-    /** The pipeline (models, tokenizer) this generator runs. */
-    public CogVideoPipeline pipeline() {
-        return pipeline;
+    /** Whether this generator decodes frames to pixels (it was built with an image tokenizer or decoder). */
+    public boolean hasImageDecoder() {
+        return pipeline.hasImageDecoder();
     }
 
     /**
-     * Generates a video. Every request field is validated before any work; the seed used is reported in the result.
+     * Generates a video. Every request field, and every backend capability the request needs, is checked before any
+     * work; the seed used is reported in the result. With an image decoder the result has pixels.
      *
-     * @throws CogVideoException             for an invalid request (the message names the field and range)
-     * @throws GenerationCancelledException if cancelled or interrupted; it carries the finished stages
+     * @throws CogVideoException             for an invalid request (the message names the field and range) or a
+     *                                       backend that lacks an op pack the request needs
+     * @throws GenerationCancelledException if cancelled or interrupted; it carries the finished stages (tokens)
      */
     public Video generate(GenerationRequest request) {
         Objects.requireNonNull(request, "request");
-        if (closed) {
-            throw new CogVideoException("this VideoGenerator is closed");
-        }
-        pipeline.validate(request);
+        checkOpen();
+        RequestPlan plan = pipeline.plan(request);
         long seed = request.seed() != null ? request.seed() : new SecureRandom().nextLong();
         LOG.info("Generating {} frame(s) at {} fps, {} sample(s), seed {}, on {}", request.frameCount(),
                 request.frameRate(), request.samples(), seed, backend.description());
-        Video v = pipeline.generate(request, seed);
+        Video v = pipeline.generate(plan, seed);
         LOG.info("Done in {} ms: {}", v.totalTime().toMillis(), v.timings());
         return v;
+    }
+
+    /**
+     * Decodes a video's frames to pixels, for a video of tokens only (the partial result of a cancelled request, or
+     * tokens made elsewhere); a video that has pixels is returned as it is. Thread-safe.
+     *
+     * @return the video with pixels (its timings gain {@link GenerationStage#DECODING})
+     * @throws CogVideoException if this generator is closed or has no image decoder, or a frame does not have the
+     *                           token count or ids this generator makes
+     */
+    public Video decode(Video video) {
+        Objects.requireNonNull(video, "video");
+        checkOpen();
+        return pipeline.decode(video);
     }
 
     /** Shorthand for a request with defaults and this prompt. */
@@ -97,6 +111,13 @@ public final class VideoGenerator implements AutoCloseable {
         return generate(GenerationRequest.builder().prompt(prompt).build());
     }
 
+    private void checkOpen() {
+        if (closed) {
+            throw new CogVideoException("this VideoGenerator is closed");
+        }
+    }
+
+    /** Releases the backend if the builder created it; a backend given to {@link Builder#backend(Backend)} stays open. */
     @Override
     public void close() {
         if (closed) {
@@ -117,7 +138,8 @@ public final class VideoGenerator implements AutoCloseable {
         private Path clusterTable;
         private Path superResolutionDir;
         private String backendName;
-        private int threads;
+        private Backend backendInstance;
+        private BackendOptions backendOptions = BackendOptions.defaults();
         private PromptEncoder promptEncoder;
         private ImageDecoder imageDecoder;
         private final GenerationRequest.Builder request = GenerationRequest.builder();
@@ -174,12 +196,18 @@ public final class VideoGenerator implements AutoCloseable {
             return this;
         }
 
-        /** CPU threads for the backend (0: all cores). */
+        /**
+         * A backend instance to run on instead of one found by name (a host application's own or custom backend).
+         * It is wrapped in the SPI's checking layer ({@link CheckedBackend#wrap}); the generator does not close it.
+         */
+        public Builder backend(Backend backend) {
+            this.backendInstance = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
+
+        /** CPU threads for the backend the builder creates (0: all cores). */
         public Builder threads(int n) {
-            if (n < 0) {
-                throw new CogVideoException("threads must be >= 0 (0 = all cores), got " + n);
-            }
-            this.threads = n;
+            this.backendOptions = new BackendOptions(n, backendOptions.weightDtype());
             return this;
         }
 
@@ -189,7 +217,10 @@ public final class VideoGenerator implements AutoCloseable {
             return this;
         }
 
-        /** A custom frame decoder (instead of {@link #imageTokenizer}). */
+        /**
+         * A custom frame decoder (instead of {@link #imageTokenizer}). If it runs on the generator's backend, let it
+         * declare the op packs it needs ({@link ImageDecoder#requiredPacks}) so requests check them before any work.
+         */
         public Builder imageDecoder(ImageDecoder decoder) {
             this.imageDecoder = Objects.requireNonNull(decoder, "decoder");
             return this;
@@ -251,18 +282,29 @@ public final class VideoGenerator implements AutoCloseable {
             return this;
         }
 
-        /** Loads the models and returns a reusable generator. */
+        /**
+         * Loads the models and returns a reusable generator. Fails before any weight is read if the backend lacks an
+         * op pack that the configured models or tokenizers need.
+         */
         public VideoGenerator build() {
             if (modelDir == null) {
                 throw new CogVideoException("no model: call modelDir(...) with a CogVideo checkpoint folder");
             }
-            Backend backend = Backends.create(backendName, new BackendOptions(threads, null));
+            boolean owns = backendInstance == null;
+            if (!owns && (backendName != null || backendOptions.threads() != 0)) {
+                throw new CogVideoException("backend(Backend) was given, so backend(name) and threads(n) do not apply;"
+                        + " configure the backend instance itself, or leave backend(Backend) out");
+            }
+            CheckedBackend backend = owns ? Backends.create(backendName, backendOptions)
+                    : CheckedBackend.wrap(backendInstance);
             try {
                 CogVideoPipeline pipeline = ModelLoading.pipeline(backend, modelDir, stage2ModelDir, textTokenizer,
                         imageTokenizer, clusterTable, superResolutionDir, promptEncoder, imageDecoder);
-                return new VideoGenerator(backend, pipeline, true);
+                return new VideoGenerator(backend, pipeline, owns);
             } catch (RuntimeException e) {
-                backend.close();
+                if (owns) {
+                    backend.close();
+                }
                 throw e;
             }
         }
@@ -274,9 +316,5 @@ public final class VideoGenerator implements AutoCloseable {
                 return g.generate(r);
             }
         }
-    }
-
-    /** Loaded models of a pipeline, for callers who assemble one by hand. */
-    public record Models(CogVideoModel stage1, CogVideoModel stage2) {
     }
 }

@@ -125,7 +125,6 @@ public final class ClusterSampler implements TokenSampler {
         checkLength(length);
         double[] cmax = new double[clusters];
         java.util.Arrays.fill(cmax, Double.NEGATIVE_INFINITY);
-        double gmax = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < length; i++) {
             double v = logits[offset + i] / temperature;
             int c = clusterOf[i];
@@ -133,6 +132,17 @@ public final class ClusterSampler implements TokenSampler {
                 cmax[c] = v;
             }
         }
+        return topClusters(candidateMasses(logits, offset, cmax));
+    }
+
+    /**
+     * The mass of every cluster that can be among the top k (relative to the largest scaled logit), -1 for the
+     * others.
+     *
+     * @param cmax each cluster's largest scaled logit
+     */
+    private double[] candidateMasses(float[] logits, int offset, double[] cmax) {
+        double gmax = Double.NEGATIVE_INFINITY;
         for (int c = 0; c < clusters; c++) {
             gmax = Math.max(gmax, cmax[c]);
         }
@@ -157,6 +167,12 @@ public final class ClusterSampler implements TokenSampler {
                 candidates++;
             }
         }
+        assert candidates >= Math.min(topK, clusters);
+        return mass;
+    }
+
+    /** The {@code topK} heaviest clusters of {@code mass} (-1: not a candidate) and their normalised weights. */
+    private Choice topClusters(double[] mass) {
         int[] ids = new int[topK];
         double[] w = new double[topK];
         boolean[] taken = new boolean[clusters];
@@ -182,7 +198,6 @@ public final class ClusterSampler implements TokenSampler {
             w[j] = mass[best];
             kept += w[j];
         }
-        assert candidates >= Math.min(topK, clusters);
         for (int j = 0; j < topK; j++) {
             w[j] /= kept;
         }

@@ -1,29 +1,34 @@
 package io.cogvideo.generation;
 
-import io.cogvideo.Cancellation;
 import io.cogvideo.CogVideoException;
 import io.cogvideo.GenerationCancelledException;
-import io.cogvideo.GenerationListener;
-import io.cogvideo.GenerationProgress;
 import io.cogvideo.GenerationRequest;
 import io.cogvideo.GenerationStage;
 import io.cogvideo.Video;
 import io.cogvideo.model.CogVideoModel;
-import io.cogvideo.model.SequenceOptions;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.LocalAttention;
+import io.cogvideo.spi.OpPack;
+import io.cogvideo.spi.OpPacks;
+import java.awt.image.BufferedImage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.random.RandomGenerator;
-import java.util.random.RandomGeneratorFactory;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The whole CogVideo generation: stage 1 (first frame in image mode, then key frames 1-4 with guidance) and the
- * recursive stage-2 interpolation, as {@code cogvideo_pipeline.py} runs them. Immutable and thread-safe: every call
- * of {@link #generate} has its own caches and random generators.
+ * The whole CogVideo generation, as {@code cogvideo_pipeline.py} runs it, orchestrated as stage objects: a request
+ * is checked and tokenized once into a {@link RequestPlan} ({@link #plan}), then {@link #generate} runs
+ * {@code FirstFrame} (frame 0 in image mode), {@code KeyFrames} (key frames 1-4, with guidance), one
+ * {@code InterpolationRound} per doubling of the frame rate, {@link SuperResolution} and {@code Decoding}. The stages
+ * share one batching helper ({@code Batches}), one per-sequence random derivation ({@code SequenceRandom}) and the
+ * request's {@code RequestRun} (progress, cancellation, timings). Internal to the library: users go through
+ * {@link io.cogvideo.VideoGenerator}. Immutable and thread-safe: every call of {@link #generate} has its own caches
+ * and random generators.
  */
 public final class CogVideoPipeline {
     /** The largest text prefix the original KV buffers allow (duration + {@code <n>} + prompt + suffix). */
@@ -47,6 +52,9 @@ public final class CogVideoPipeline {
     private final int[] clusterTable;
     private final ImageDecoder decoder;
     private final SuperResolution superResolution;
+    private final FirstFrame firstFrame;
+    private final KeyFrames keyFrames;
+    private final Decoding decoding;
 
     /**
      * @param stage1       the stage-1 model (sequential)
@@ -92,11 +100,19 @@ public final class CogVideoPipeline {
                     + stage1.config().frameLength());
         }
         this.superResolution = superResolution;
+        this.firstFrame = new FirstFrame(stage1, encoder.startOfImage());
+        this.keyFrames = new KeyFrames(stage1, encoder.startOfImage());
+        this.decoding = decoder == null ? null : new Decoding(decoder);
     }
 
     /** Whether a super-resolution model is configured. */
     public boolean hasSuperResolution() {
         return superResolution != null;
+    }
+
+    /** Whether an image decoder is configured (results then carry pixels). */
+    public boolean hasImageDecoder() {
+        return decoder != null;
     }
 
     public PromptEncoder encoder() {
@@ -131,11 +147,100 @@ public final class CogVideoPipeline {
         return new TextPlan(promptIds, first, key, guider, s2);
     }
 
-    /** Builds and checks the text prefixes of a request (the prompt's token budget). */
-    public TextPlan plan(GenerationRequest r) {
-        TextPlan p = textPlan(encoder, r.prompt(), r.guidance(), r.frameRate());
-        int longest = Math.max(p.firstFrame().length, p.keyFrames().length);
-        for (int[] t : p.stage2()) {
+    /**
+     * Validates a request against this pipeline and tokenizes its text prefixes, once, before any work: the
+     * capabilities of the backend that the request needs, the sampler settings, the given frames and the prompt's
+     * token budget.
+     *
+     * @throws CogVideoException naming the field (or the missing capability) and what is allowed
+     */
+    public RequestPlan plan(GenerationRequest r) {
+        Objects.requireNonNull(r, "request");
+        boolean sr = superResolution != null && r.superResolution();
+        requireCapabilities(sr);
+        checkClusters(r);
+        checkGivenFrames(r.givenFrames());
+        TextPlan text = textPlan(encoder, r.prompt(), r.guidance(), r.frameRate());
+        checkText(text);
+        if (sr) {
+            superResolution.checkPrompt(text.prompt());
+        }
+        return new RequestPlan(this, r, text, sr, decoder != null);
+    }
+
+    /** Validates everything that depends on the model, before any work (a plan made and dropped). */
+    public void validate(GenerationRequest r) {
+        plan(r);
+    }
+
+    /**
+     * Every op pack the request's stages use, on the backend they run on; the models and the tokenizer already
+     * check theirs when they load, this makes sure no request reaches a stage without them.
+     */
+    private void requireCapabilities(boolean superResolutionOn) {
+        OpPacks.require(stage1.backend(), FusedAttention.class, "the CogVideo transformer");
+        if (stage2 != stage1) {
+            OpPacks.require(stage2.backend(), FusedAttention.class, "the stage-2 transformer");
+        }
+        if (superResolutionOn) {
+            OpPacks.require(superResolution.backend(), LocalAttention.class, "super-resolution (it can be turned "
+                    + "off per request: GenerationRequest.Builder#superResolution(false))");
+        }
+        if (decoder != null) {
+            requireDecoderPacks("decoding frames to pixels (without an image tokenizer the generator makes tokens "
+                    + "only)");
+        }
+    }
+
+    /** The op packs the image decoder declares, on the generator's backend. */
+    private void requireDecoderPacks(String neededFor) {
+        for (Class<? extends OpPack> pack : decoder.requiredPacks()) {
+            OpPacks.require(stage1.backend(), pack, neededFor);
+        }
+    }
+
+    private void checkClusters(GenerationRequest r) {
+        if (clusterTable == null) {
+            return;
+        }
+        int clusters = new ClusterSampler(clusterTable, 1, 1, 1).clusterCount();
+        if (r.topKClusters() > clusters) {
+            throw new CogVideoException("topKClusters must be in [1, " + clusters + "], got " + r.topKClusters());
+        }
+        if (r.firstFrameTopKClusters() > clusters) {
+            throw new CogVideoException("firstFrameTopKClusters must be in [1, " + clusters + "], got "
+                    + r.firstFrameTopKClusters());
+        }
+    }
+
+    private void checkGivenFrames(List<int[]> given) {
+        int fl = frameLength();
+        for (int i = 0; i < given.size(); i++) {
+            int[] f = given.get(i);
+            if (f.length != fl) {
+                throw new CogVideoException("given frame " + i + " has " + f.length + " tokens; frames have " + fl
+                        + " (" + stage1.config().frameGrid() + "x" + stage1.config().frameGrid() + ")");
+            }
+            checkImageTokens("given frame " + i, f);
+        }
+    }
+
+    private void checkImageTokens(String what, int[] frame) {
+        int vocab = stage1.config().imageVocabSize();
+        for (int t : frame) {
+            if (t < 0 || t >= vocab) {
+                throw new CogVideoException(what + " holds token " + t + ", outside the image vocabulary [0, "
+                        + vocab + ")");
+            }
+        }
+    }
+
+    /** The prompt's token budget and the tokenizer's ids against the model's vocabulary. */
+    private void checkText(TextPlan p) {
+        List<int[]> prefixes = new ArrayList<>(List.of(p.firstFrame(), p.keyFrames(), p.guider()));
+        prefixes.addAll(p.stage2());
+        int longest = 0;
+        for (int[] t : prefixes) {
             longest = Math.max(longest, t.length);
         }
         if (longest > MAX_TEXT_TOKENS) {
@@ -144,7 +249,7 @@ public final class CogVideoPipeline {
                     + MAX_TEXT_TOKENS + " are allowed");
         }
         int vocab = stage1.config().vocabSize();
-        for (int[] t : new int[][] {p.firstFrame(), p.keyFrames(), p.guider()}) {
+        for (int[] t : prefixes) {
             for (int id : t) {
                 if (id < 0 || id >= vocab) {
                     throw new CogVideoException("the tokenizer produced id " + id + ", outside the model's vocabulary [0, "
@@ -152,187 +257,90 @@ public final class CogVideoPipeline {
                 }
             }
         }
-        return p;
     }
 
-    /** Validates everything that depends on the model, before any work. */
-    public void validate(GenerationRequest r) {
-        int clusters = clusterTable == null ? 0 : new ClusterSampler(clusterTable, 1, 1, 1).clusterCount();
-        if (clusterTable != null) {
-            if (r.topKClusters() > clusters) {
-                throw new CogVideoException("topKClusters must be in [1, " + clusters + "], got " + r.topKClusters());
-            }
-            if (r.firstFrameTopKClusters() > clusters) {
-                throw new CogVideoException("firstFrameTopKClusters must be in [1, " + clusters + "], got "
-                        + r.firstFrameTopKClusters());
-            }
+    /**
+     * Runs a planned request to the end: first frame, key frames, the interpolation rounds, super-resolution and
+     * decoding, each a stage object. Throws {@link GenerationCancelledException} when cancelled, carrying the last
+     * finished result.
+     *
+     * @param plan made by {@link #plan} of this pipeline
+     * @param seed the request's seed (every sequence derives its own generator from it)
+     */
+    public Video generate(RequestPlan plan, long seed) {
+        if (plan.pipeline() != this) {
+            throw new CogVideoException("this request plan was made by another pipeline; call plan(request) on this one");
         }
-        int fl = frameLength();
+        GenerationRequest r = plan.request();
         int vocab = stage1.config().imageVocabSize();
-        List<int[]> given = r.givenFrames();
-        for (int i = 0; i < given.size(); i++) {
-            int[] f = given.get(i);
-            if (f.length != fl) {
-                throw new CogVideoException("given frame " + i + " has " + f.length + " tokens; frames have " + fl
-                        + " (" + stage1.config().frameGrid() + "x" + stage1.config().frameGrid() + ")");
-            }
-            for (int t : f) {
-                if (t < 0 || t >= vocab) {
-                    throw new CogVideoException("given frame " + i + " holds token " + t + ", outside the image vocabulary [0, "
-                            + vocab + ")");
-                }
-            }
+        RequestRun run = new RequestRun(plan, seed,
+                sampler(r.firstFrameTemperature(), r.firstFrameTopKClusters(), r.temperature2(), vocab),
+                sampler(r.temperature(), r.topKClusters(), r.temperature2(), vocab));
+        int[][][] frames = plan.initialKeyFrames(KEY_FRAMES, frameLength());
+        if (plan.givenCount() == 0) {
+            firstFrame.run(run, frames);
         }
-        plan(r);
-    }
-
-    /** Runs a request to the end. Throws {@link GenerationCancelledException} when cancelled. */
-    public Video generate(GenerationRequest r, long seed) {
-        validate(r);
-        TextPlan plan = plan(r);
-        int samples = r.samples();
-        int fl = frameLength();
-        Map<GenerationStage, Duration> timings = new EnumMap<>(GenerationStage.class);
-        Control control = new Control(r.listener(), r.cancellation(), r.maxBatchSize());
-        int vocab = stage1.config().imageVocabSize();
-
-        TokenSampler firstSampler = sampler(r.firstFrameTemperature(), r.firstFrameTopKClusters(), r.temperature2(), vocab);
-        TokenSampler mainSampler = sampler(r.temperature(), r.topKClusters(), r.temperature2(), vocab);
-
-        // ---- stage 1: key frames [samples][5][L]
-        int[][][] keys = new int[samples][KEY_FRAMES][fl];
-        List<int[]> given = r.givenFrames();
-        for (int s = 0; s < samples; s++) {
-            for (int i = 0; i < given.size(); i++) {
-                keys[s][i] = given.get(i).clone();
-            }
+        if (plan.firstGeneratedKeyFrame() < KEY_FRAMES) {
+            keyFrames.run(run, frames);
         }
-        Video done;
-        if (given.isEmpty()) {
-            long t0 = System.nanoTime();
-            control.begin(GenerationStage.FIRST_FRAME, samples, fl);
-            for (int from = 0; from < samples; from += r.maxBatchSize()) {
-                int b = Math.min(r.maxBatchSize(), samples - from);
-                int[][][] frames = new int[b][1][fl];
-                FrameFiller.run(new FrameFiller.Job(stage1, SequenceOptions.firstFrame(1.4f), repeat(plan.firstFrame(), b),
-                        null, 1, frames, 0, encoder.startOfImage(), firstSampler, mainSampler,
-                        rngs(seed, 0, from, b, 0), control.observer(from, samples)));
-                for (int i = 0; i < b; i++) {
-                    keys[from + i][0] = frames[i][0];
-                }
-            }
-            timings.put(GenerationStage.FIRST_FRAME, Duration.ofNanos(System.nanoTime() - t0));
-        }
-        int firstGenerated = Math.max(1, given.size());
-        if (firstGenerated < KEY_FRAMES) {
-            long t0 = System.nanoTime();
-            control.begin(GenerationStage.KEY_FRAMES, samples, (KEY_FRAMES - firstGenerated) * fl);
-            float boost = r.guidance() ? 0f : (float) r.textBoost();
-            for (int from = 0; from < samples; from += r.maxBatchSize()) {
-                int b = Math.min(r.maxBatchSize(), samples - from);
-                int[][][] frames = new int[b][][];
-                for (int i = 0; i < b; i++) {
-                    frames[i] = copy(keys[from + i]);
-                }
-                FrameFiller.run(new FrameFiller.Job(stage1, SequenceOptions.stage1(boost, true), repeat(plan.keyFrames(), b),
-                        r.guidance() ? repeat(plan.guider(), b) : null, r.guidanceAlpha(), frames, firstGenerated,
-                        encoder.startOfImage(), firstSampler, mainSampler, rngs(seed, 1, from, b, 0),
-                        control.observer(from, samples)));
-                for (int i = 0; i < b; i++) {
-                    keys[from + i] = frames[i];
-                }
-            }
-            timings.put(GenerationStage.KEY_FRAMES, Duration.ofNanos(System.nanoTime() - t0));
-        }
-        done = new Video(keys, 1, seed, timings, plan.prompt(), decoder);
-        control.partial = done;
-        LOG.info("Stage 1 done: {} sample(s) x {} key frames in {} ms", samples, KEY_FRAMES,
+        Video done = run.partial(frames, 1);
+        LOG.info("Stage 1 done: {} sample(s) x {} key frames in {} ms", r.samples(), KEY_FRAMES,
                 done.totalTime().toMillis());
+        for (int round = 1; round <= plan.rounds(); round++) {
+            frames = new InterpolationRound(stage2, stage2Window, encoder.startOfImage(), round).run(run, frames);
+            run.partial(frames, 1 << round);
+            LOG.info("Interpolation round {} done: {} frames per sample", round, frames[0].length);
+        }
+        if (plan.superResolution()) {
+            frames = superResolution.run(run, frames);
+            LOG.info("Super-resolution done: {} frames of {} tokens", r.samples() * frames[0].length,
+                    frames[0][0].length);
+        }
+        List<List<BufferedImage>> pixels = plan.decode() ? decoding.run(run, frames, r.frameRate()) : null;
+        return run.video(frames, r.frameRate(), pixels);
+    }
 
-        // ---- stage 2: interpolation rounds
-        int[][][] parents = keys;
-        for (int round = 1; round <= plan.stage2().size(); round++) {
-            long t0 = System.nanoTime();
-            int n = parents[0].length;
-            int windows = (n - 1) / 2;
-            int total = samples * windows;
-            GenerationStage stage = GenerationStage.interpolation(round);
-            control.begin(stage, total, 2 * fl);
-            int[][][] generated = new int[total][][];
-            for (int from = 0; from < total; from += r.maxBatchSize()) {
-                int b = Math.min(r.maxBatchSize(), total - from);
-                int[][][] frames = new int[b][KEY_FRAMES][];
-                for (int i = 0; i < b; i++) {
-                    int s = (from + i) / windows;
-                    int w = (from + i) % windows;
-                    frames[i][0] = parents[s][2 * w].clone();
-                    frames[i][1] = parents[s][2 * w + 1].clone();
-                    frames[i][2] = parents[s][2 * w + 2].clone();
-                    frames[i][3] = new int[fl];
-                    frames[i][4] = new int[fl];
-                }
-                FrameFiller.run(new FrameFiller.Job(stage2, SequenceOptions.stage2(stage2Window, (float) r.textBoost()),
-                        repeat(plan.stage2().get(round - 1), b), null, 1, frames, 3, encoder.startOfImage(),
-                        mainSampler, mainSampler, rngs(seed, 1 + round, from, b, 0), control.observer(from, total)));
-                for (int i = 0; i < b; i++) {
-                    generated[from + i] = frames[i];
-                }
-            }
-            int[][][] merged = new int[samples][2 * n - 1][];
-            for (int s = 0; s < samples; s++) {
-                for (int w = 0; w < windows; w++) {
-                    int[][] win = generated[s * windows + w];
-                    merged[s][4 * w] = win[0];     // parent 2w, temporal slot 0
-                    merged[s][4 * w + 1] = win[3]; // generated, slot 1
-                    merged[s][4 * w + 2] = win[1]; // parent 2w+1, slot 2
-                    merged[s][4 * w + 3] = win[4]; // generated, slot 3
-                }
-                merged[s][4 * windows] = generated[s * windows + windows - 1][2]; // last parent, slot 4
-            }
-            parents = merged;
-            timings.put(stage, Duration.ofNanos(System.nanoTime() - t0));
-            done = new Video(parents, 1 << round, seed, timings, plan.prompt(), decoder);
-            control.partial = done;
-            LOG.info("Interpolation round {} done: {} frames per sample", round, parents[0].length);
+    /**
+     * Decodes a video's frames to pixels with this pipeline's image decoder: a video made without pixels (for
+     * example the partial result of a cancelled request). A video that has pixels is returned as it is.
+     *
+     * @return the same video with pixels, and the decoding time added to its timings
+     * @throws CogVideoException if no image decoder is configured or a frame is not one this pipeline makes
+     */
+    public Video decode(Video video) {
+        Objects.requireNonNull(video, "video");
+        if (video.hasPixels()) {
+            return video;
         }
-        if (superResolution != null && r.superResolution()) {
-            long t0 = System.nanoTime();
-            List<int[]> all = new ArrayList<>();
-            for (int[][] sample : parents) {
-                all.addAll(List.of(sample));
-            }
-            control.begin(GenerationStage.SUPER_RESOLUTION, 1, all.size());
-            RandomGenerator[] g = rngs(seed, 16, 0, all.size(), 0);
-            List<int[]> lifted = superResolution.lift(all, plan.prompt(), g, r.maxBatchSize(),
-                    control.frameObserver(all.size()));
-            int frames = parents[0].length;
-            int[][][] hi = new int[samples][frames][];
-            for (int i = 0; i < lifted.size(); i++) {
-                hi[i / frames][i % frames] = lifted.get(i);
-            }
-            parents = hi;
-            timings.put(GenerationStage.SUPER_RESOLUTION, Duration.ofNanos(System.nanoTime() - t0));
-            LOG.info("Super-resolution done: {} frames of {} tokens", lifted.size(), lifted.get(0).length);
+        if (decoder == null) {
+            throw new CogVideoException("this generator has no image decoder, so it cannot decode frames to pixels: "
+                    + "build it with VideoGenerator.Builder#imageTokenizer (icetk's ice_image.pt)");
         }
-        List<List<java.awt.image.BufferedImage>> images = null;
-        if (decoder != null) {
-            long t0 = System.nanoTime();
-            int frames = parents[0].length;
-            control.begin(GenerationStage.DECODING, 1, samples * frames);
-            control.partial = new Video(parents, r.frameRate(), seed, timings, plan.prompt(), decoder);
-            SuperResolution.BatchObserver obs = control.frameObserver(samples * frames);
-            images = new ArrayList<>();
-            for (int s = 0; s < samples; s++) {
-                List<java.awt.image.BufferedImage> row = new ArrayList<>();
-                for (int f = 0; f < frames; f++) {
-                    row.add(decoder.decode(parents[s][f]));
-                    obs.afterBatch(s * frames + f + 1);
+        requireDecoderPacks("decoding frames to pixels");
+        int[][][] tokens = video.tokens();
+        checkDecodable(tokens);
+        long t0 = System.nanoTime();
+        List<List<BufferedImage>> pixels = decoding.decode(tokens, done -> { });
+        Map<GenerationStage, Duration> timings = new EnumMap<>(GenerationStage.class);
+        timings.putAll(video.timings());
+        timings.put(GenerationStage.DECODING, Duration.ofNanos(System.nanoTime() - t0));
+        return new Video(tokens, video.fps(), video.seed(), timings, video.promptTokens(), pixels);
+    }
+
+    /** Frames of {@link #frameLength} tokens, or of the super-resolution size; ids in the image vocabulary. */
+    private void checkDecodable(int[][][] tokens) {
+        int fl = frameLength();
+        int hi = superResolution == null ? fl : superResolution.config().highResTokens();
+        for (int s = 0; s < tokens.length; s++) {
+            for (int f = 0; f < tokens[s].length; f++) {
+                int n = tokens[s][f].length;
+                if (n != fl && n != hi) {
+                    throw new CogVideoException("frame " + f + " of sample " + s + " has " + n + " tokens; this "
+                            + "generator decodes frames of " + fl + (hi != fl ? " or " + hi : "") + " tokens");
                 }
-                images.add(row);
+                checkImageTokens("frame " + f + " of sample " + s, tokens[s][f]);
             }
-            timings.put(GenerationStage.DECODING, Duration.ofNanos(System.nanoTime() - t0));
         }
-        return new Video(parents, r.frameRate(), seed, timings, plan.prompt(), decoder, images);
     }
 
     private TokenSampler sampler(double temperature, int topK, double temperature2, int vocab) {
@@ -340,41 +348,6 @@ public final class CogVideoPipeline {
             return new ClusterSampler(clusterTable, temperature, topK, temperature2);
         }
         return new TopKTopPSampler(temperature * temperature2, Math.min(vocab, 50 * topK), 0);
-    }
-
-    /**
-     * One random generator per sequence, derived from the request seed, the stage and the sequence's index, so that
-     * tokens do not depend on how sequences are grouped into batches.
-     */
-    private static RandomGenerator[] rngs(long seed, int stage, int from, int count, int salt) {
-        RandomGenerator[] out = new RandomGenerator[count];
-        for (int i = 0; i < count; i++) {
-            long s = mix(mix(mix(seed) ^ (stage * 0x9E3779B97F4A7C15L)) ^ ((from + i) * 0xC2B2AE3D27D4EB4FL) ^ salt);
-            out[i] = RandomGeneratorFactory.of("L64X128MixRandom").create(s);
-        }
-        return out;
-    }
-
-    private static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
-    }
-
-    private static int[][] repeat(int[] row, int n) {
-        int[][] out = new int[n][];
-        for (int i = 0; i < n; i++) {
-            out[i] = row.clone();
-        }
-        return out;
-    }
-
-    private static int[][] copy(int[][] a) {
-        int[][] c = new int[a.length][];
-        for (int i = 0; i < a.length; i++) {
-            c[i] = a[i].clone();
-        }
-        return c;
     }
 
     private static int[] concat(int[]... parts) {
@@ -389,59 +362,5 @@ public final class CogVideoPipeline {
             o += p.length;
         }
         return out;
-    }
-
-    /** Progress reporting and cancellation checks for one request. */
-    private static final class Control {
-        private final GenerationListener listener;
-        private final Cancellation cancellation;
-        private final int maxBatch;
-        private GenerationStage stage;
-        private int perSequence;
-        private long start;
-        Video partial;
-
-        Control(GenerationListener listener, Cancellation cancellation, int maxBatch) {
-            this.listener = listener;
-            this.cancellation = cancellation;
-            this.maxBatch = maxBatch;
-        }
-
-        /** A stage of {@code sequences} sequences, run in batches of at most {@code maxBatch}. */
-        void begin(GenerationStage s, int sequences, int stepsPerSequence) {
-            this.stage = s;
-            this.perSequence = stepsPerSequence;
-            this.start = System.nanoTime();
-            check();
-        }
-
-        /** Steps of a stage: the token steps of each batch, batches one after another. */
-        FrameFiller.StepObserver observer(int batchStart, int totalSequences) {
-            int batches = (totalSequences + maxBatch - 1) / maxBatch;
-            int before = batchStart / maxBatch * perSequence;
-            int total = batches * perSequence;
-            return (done, perBatch) -> {
-                check();
-                listener.onProgress(new GenerationProgress(stage, before + done, total,
-                        Duration.ofNanos(System.nanoTime() - start)));
-            };
-        }
-
-        /** Steps counted in frames, for stages that work a batch of frames at a time. */
-        SuperResolution.BatchObserver frameObserver(int total) {
-            return done -> {
-                check();
-                listener.onProgress(new GenerationProgress(stage, done, total,
-                        Duration.ofNanos(System.nanoTime() - start)));
-            };
-        }
-
-        void check() {
-            if (cancellation.isCancelled() || Thread.currentThread().isInterrupted()) {
-                boolean interrupted = Thread.interrupted();
-                throw new GenerationCancelledException("generation cancelled during " + stage
-                        + (interrupted ? " (thread interrupted)" : ""), partial);
-            }
-        }
     }
 }

@@ -3,7 +3,6 @@ package io.cogvideo.generation;
 import io.cogvideo.CogVideoException;
 import io.cogvideo.model.DsrConfig;
 import io.cogvideo.model.DsrModel;
-import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +12,8 @@ import java.util.random.RandomGenerator;
  * CogView2's direct super-resolution as CogVideo applies it after stage 2 ({@code sr_pipeline/direct_sr.py}): every
  * frame is lifted on its own, conditioned on the prompt tokens, in one forward pass; each high-res token is drawn by
  * the cluster sampler at temperature 1 over the top 6 clusters, inside the cluster at temperature 0.6 (the original's
- * hard-coded recipe; configurable here). Immutable and thread-safe.
+ * hard-coded recipe; configurable here). It is also the pipeline's super-resolution stage ({@code run}), which lifts
+ * every frame of a request. Immutable and thread-safe.
  */
 public final class SuperResolution {
     /** The original DSR recipe: cluster temperature 1.0, 6 clusters, in-cluster temperature 0.6. */
@@ -48,9 +48,27 @@ public final class SuperResolution {
         return model.config();
     }
 
+    /** The backend the DSR model runs on. */
+    io.cogvideo.spi.Backend backend() {
+        return model.backend();
+    }
+
     /** Observer of finished batches; may throw to cancel. */
     public interface BatchObserver {
         void afterBatch(int framesDone);
+    }
+
+    /**
+     * Checks that a prompt fits the model's text slots (before any work).
+     *
+     * @throws CogVideoException if it has {@code textSlots} tokens or more
+     */
+    public void checkPrompt(int[] prompt) {
+        int slots = model.config().textSlots();
+        if (prompt.length >= slots) {
+            throw new CogVideoException("super-resolution needs a prompt of fewer than " + slots + " tokens, got "
+                    + prompt.length + " (shorten the prompt or turn super-resolution off)");
+        }
     }
 
     /**
@@ -63,53 +81,69 @@ public final class SuperResolution {
      */
     public List<int[]> lift(List<int[]> frames, int[] prompt, RandomGenerator[] rngs, int maxBatch,
             BatchObserver observer) {
-        DsrConfig c = model.config();
-        int T = c.textSlots();
-        if (prompt.length >= T) {
-            throw new CogVideoException("super-resolution needs a prompt of fewer than " + T + " tokens, got "
-                    + prompt.length);
+        checkPrompt(prompt);
+        List<int[]> out = new ArrayList<>(frames.size());
+        Batches.forEach(frames.size(), maxBatch, (from, size) -> {
+            out.addAll(List.of(liftBatch(frames.subList(from, from + size), prompt, rngs, from)));
+            observer.afterBatch(from + size);
+        });
+        return out;
+    }
+
+    /** The super-resolution stage of a request: every frame of every sample, in batches. */
+    int[][][] run(RequestRun run, int[][][] frames) {
+        List<int[]> all = new ArrayList<>();
+        for (int[][] sample : frames) {
+            all.addAll(List.of(sample));
         }
-        int pad = T - prompt.length;
-        int[] positions = c.positions(pad);
-        int n = c.sequenceLength();
+        run.begin(io.cogvideo.GenerationStage.SUPER_RESOLUTION, all.size());
+        RandomGenerator[] g = run.rngs(SequenceRandom.SUPER_RESOLUTION, 0, all.size());
+        List<int[]> lifted = lift(all, run.plan().text().prompt(), g, run.maxBatchSize(),
+                run.progress().frameObserver(all.size()));
+        int perSample = frames[0].length;
+        int[][][] hi = new int[frames.length][perSample][];
+        for (int i = 0; i < lifted.size(); i++) {
+            hi[i / perSample][i % perSample] = lifted.get(i);
+        }
+        run.end();
+        return hi;
+    }
+
+    /** One forward pass over a batch of frames; {@code rngs[from + i]} draws the tokens of frame {@code i}. */
+    private int[][] liftBatch(List<int[]> batch, int[] prompt, RandomGenerator[] rngs, int from) {
+        DsrConfig c = model.config();
+        int textSlots = c.textSlots();
+        int pad = textSlots - prompt.length;
         int lo = c.lowResTokens();
         int hi = c.highResTokens();
         int vocab = c.imageVocabSize();
-        Backend backend = model.backend();
-        List<int[]> out = new ArrayList<>(frames.size());
-        for (int from = 0; from < frames.size(); from += maxBatch) {
-            int b = Math.min(maxBatch, frames.size() - from);
-            int[][] ids = new int[b][n];
-            for (int i = 0; i < b; i++) {
-                int[] f = frames.get(from + i);
-                if (f.length != lo) {
-                    throw new CogVideoException("super-resolution input frame has " + f.length + " tokens, expected " + lo);
-                }
-                // pads are id 0, as the original
-                System.arraycopy(prompt, 0, ids[i], pad, prompt.length);
-                System.arraycopy(f, 0, ids[i], T, lo);
-                java.util.Arrays.fill(ids[i], T + lo, n, startOfImage);
+        int b = batch.size();
+        int[][] ids = new int[b][c.sequenceLength()];
+        for (int i = 0; i < b; i++) {
+            int[] f = batch.get(i);
+            if (f.length != lo) {
+                throw new CogVideoException("super-resolution input frame has " + f.length + " tokens, expected " + lo);
             }
-            int[][] lifted = new int[b][hi];
-            try (Tensor hidden = model.forward(ids, positions, pad)) {
-                for (int r = 0; r < hi; r += LOGIT_CHUNK) {
-                    int count = Math.min(LOGIT_CHUNK, hi - r);
-                    float[] l;
-                    try (Tensor t = model.logits(hidden, T + lo + r, count)) {
-                        l = backend.toFloats(t);
-                    }
-                    for (int i = 0; i < b; i++) {
-                        for (int k = 0; k < count; k++) {
-                            lifted[i][r + k] = sampler.sample(l, (i * count + k) * vocab, vocab, rngs[from + i]);
-                        }
-                    }
-                }
-            }
-            for (int[] f : lifted) {
-                out.add(f);
-            }
-            observer.afterBatch(from + b);
+            // pads are id 0, as the original
+            System.arraycopy(prompt, 0, ids[i], pad, prompt.length);
+            System.arraycopy(f, 0, ids[i], textSlots, lo);
+            java.util.Arrays.fill(ids[i], textSlots + lo, c.sequenceLength(), startOfImage);
         }
-        return out;
+        int[][] lifted = new int[b][hi];
+        try (Tensor hidden = model.forward(ids, c.positions(pad), pad)) {
+            for (int r = 0; r < hi; r += LOGIT_CHUNK) {
+                int count = Math.min(LOGIT_CHUNK, hi - r);
+                float[] l;
+                try (Tensor t = model.logits(hidden, textSlots + lo + r, count)) {
+                    l = model.backend().toFloats(t);
+                }
+                for (int i = 0; i < b; i++) {
+                    for (int k = 0; k < count; k++) {
+                        lifted[i][r + k] = sampler.sample(l, (i * count + k) * vocab, vocab, rngs[from + i]);
+                    }
+                }
+            }
+        }
+        return lifted;
     }
 }

@@ -11,16 +11,18 @@ import io.cogvideo.GenerationRequest;
 import io.cogvideo.GenerationStage;
 import io.cogvideo.Video;
 import io.cogvideo.VideoGenerator;
-import io.cogvideo.generation.ClusterSampler;
-import io.cogvideo.generation.CogVideoPipeline;
-import io.cogvideo.model.CogVideoModel;
-import io.cogvideo.model.DsrModel;
-import io.cogvideo.generation.SuperResolution;
+import io.cogvideo.checkpoint.SatCheckpoint;
+import io.cogvideo.generation.ImageDecoder;
+import io.cogvideo.model.CogVideoConfig;
+import io.cogvideo.model.DsrConfig;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.CheckedBackend;
+import io.cogvideo.spi.OpPack;
+import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -42,23 +44,31 @@ public abstract class PipelineKit {
     protected Backend backend;
     protected VideoGenerator generator;
     protected int frameLength;
-    protected CogVideoModel model;
     protected int imageVocab;
 
     protected abstract Backend newBackend();
 
+    private GoldenSet golden;
+    private TinyPromptEncoder encoder;
+
     @BeforeAll
     void setUp() {
-        GoldenSet golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
+        golden = GoldenSet.fromProperty("cogvideo.golden", "cogvideo-tiny-a");
         backend = CheckedBackend.wrap(newBackend());
-        model = GoldenModels.load(golden, backend);
+        CogVideoConfig config = GoldenModels.config(golden);
         int soi = golden.manifest().path("special_ids").path("start_of_image").asInt();
-        int imageVocab = model.config().imageVocabSize();
-        int[] table = imageVocab == 20000 ? ClusterSampler.bundledTable() : null;
-        CogVideoPipeline p = new CogVideoPipeline(model, model, 10, new TinyPromptEncoder(imageVocab, soi), table, null);
-        generator = VideoGenerator.of(p, backend);
-        frameLength = model.config().frameLength();
-        this.imageVocab = imageVocab;
+        imageVocab = config.imageVocabSize();
+        encoder = new TinyPromptEncoder(imageVocab, soi);
+        // the golden checkpoint through the public builder, on the kit's backend (stage-2 window 10, the bundled
+        // cluster table for 20000 image tokens, as the released pipeline)
+        generator = generatorBuilder().build();
+        frameLength = config.frameLength();
+    }
+
+    /** A builder over the golden checkpoint, the tiny tokenizer and the kit's backend (which it does not close). */
+    protected VideoGenerator.Builder generatorBuilder() {
+        return VideoGenerator.builder().modelDir(golden.dir().resolve("checkpoint")).promptEncoder(encoder)
+                .backend(backend);
     }
 
     @AfterAll
@@ -133,13 +143,11 @@ public abstract class PipelineKit {
     @Test
     void superResolutionLiftsEveryFrame() {
         GoldenSet dsrSet = GoldenSet.fromProperty("cogvideo.golden.dsr", "dsr-tiny-a");
-        DsrModel dsr = DsrModel.load(dsrSet.dir().resolve("checkpoint"), backend);
-        CogVideoPipeline base = generator.pipeline();
-        int soi = base.encoder().startOfImage();
-        int[] table = dsr.config().imageVocabSize() == 20000 ? ClusterSampler.bundledTable() : null;
-        CogVideoPipeline withSr = new CogVideoPipeline(model, model, 10, base.encoder(), table, null,
-                new SuperResolution(dsr, soi, SuperResolution.defaultSampler(table)));
-        try (VideoGenerator g = VideoGenerator.of(withSr, backend)) {
+        DsrConfig dsr;
+        try (SatCheckpoint ckpt = SatCheckpoint.open(dsrSet.dir().resolve("checkpoint"))) {
+            dsr = DsrConfig.fromSatConfig(ckpt.config());
+        }
+        try (VideoGenerator g = generatorBuilder().superResolutionModelDir(dsrSet.dir().resolve("checkpoint")).build()) {
             Video keys = generator.generate(small().frameRate(1).seed(3).build());
             List<int[]> given = new ArrayList<>();
             for (int k = 0; k < 4; k++) {
@@ -149,7 +157,7 @@ public abstract class PipelineKit {
             Video v = g.generate(small().frameRate(8).seed(5).givenFrames(given).listener(progress::add).build());
             assertThat(v.frameCount()).isEqualTo(33);
             for (int f = 0; f < 33; f++) {
-                assertThat(v.frameTokens(0, f)).hasSize(dsr.config().highResTokens());
+                assertThat(v.frameTokens(0, f)).hasSize(dsr.highResTokens());
             }
             assertThat(v.timings()).containsKey(GenerationStage.SUPER_RESOLUTION);
             assertThat(progress).anyMatch(p -> p.stage() == GenerationStage.SUPER_RESOLUTION && p.step() == 33
@@ -228,5 +236,80 @@ public abstract class PipelineKit {
         assertThatThrownBy(() -> generator.generate(small().givenFrames(List.of(new int[7])).build()))
                 .hasMessageContaining("7 tokens");
         assertThat(calls.get()).isZero();
+    }
+
+    /** A stand-in for the VQ-VAE: one grey pixel per token (the tiny golden model has no matching decoder). */
+    private static BufferedImage grey(int[] tokens) {
+        int side = (int) Math.round(Math.sqrt(tokens.length));
+        BufferedImage im = new BufferedImage(side, side, BufferedImage.TYPE_BYTE_GRAY);
+        for (int i = 0; i < tokens.length; i++) {
+            im.getRaster().setSample(i % side, i / side, 0, tokens[i] & 0xff);
+        }
+        return im;
+    }
+
+    @Test
+    void videosHoldPixelsAndPartialResultsDecodeWhileTheGeneratorIsOpen() {
+        // no decoder: tokens only, and a clear error for pixels
+        Video tokensOnly = generator.generate(small().frameRate(1).seed(8).build());
+        assertThat(tokensOnly.hasPixels()).isFalse();
+        assertThatThrownBy(() -> tokensOnly.frames(0)).isInstanceOf(CogVideoException.class)
+                .hasMessageContaining("tokens only").hasMessageContaining("VideoGenerator.decode");
+        assertThatThrownBy(() -> generator.decode(tokensOnly)).isInstanceOf(CogVideoException.class)
+                .hasMessageContaining("no image decoder");
+
+        VideoGenerator g = generatorBuilder().imageDecoder(PipelineKit::grey).build();
+        Video full = g.generate(small().frameRate(1).seed(8).build());
+        assertThat(full.hasPixels()).isTrue();
+        assertThat(full.tokens()).isDeepEqualTo(tokensOnly.tokens());
+        assertThat(full.timings()).containsKey(GenerationStage.DECODING);
+        // cancelled in the first interpolation round: the partial result is the key frames, tokens only
+        Cancellation cancel = new Cancellation();
+        GenerationCancelledException e = catchCancelled(() -> g.generate(small().frameRate(2).seed(8)
+                .cancellation(cancel).listener(p -> {
+                    if (p.stage() == GenerationStage.INTERPOLATION_1) {
+                        cancel.cancel();
+                    }
+                }).build()));
+        Video partial = e.partial();
+        assertThat(partial.frameCount()).isEqualTo(5);
+        assertThat(partial.hasPixels()).isFalse();
+        Video decoded = g.decode(partial);
+        assertThat(decoded.tokens()).isDeepEqualTo(partial.tokens());
+        assertThat(decoded.frames(0)).hasSize(5);
+        assertThat(decoded.frames(0).get(0).getWidth()).isEqualTo((int) Math.round(Math.sqrt(frameLength)));
+        assertThat(decoded.timings()).containsKey(GenerationStage.DECODING);
+        assertThatThrownBy(() -> g.decode(new Video(new int[][][] {{new int[3]}}, 1, 1, java.util.Map.of(),
+                new int[0]))).hasMessageContaining("3 tokens");
+        g.close();
+        // videos do not depend on the generator: pixels stay readable after close
+        assertThat(decoded.frames(0)).hasSize(5);
+        assertThat(full.frames(0)).hasSize(5);
+        assertThatThrownBy(() -> g.decode(partial)).hasMessageContaining("closed");
+    }
+
+    private static GenerationCancelledException catchCancelled(Runnable r) {
+        try {
+            r.run();
+        } catch (GenerationCancelledException e) {
+            return e;
+        }
+        throw new AssertionError("expected a cancellation");
+    }
+
+    /** An op pack no backend has, to check that requests needing it fail before any work. */
+    private interface MissingPack extends OpPack {
+    }
+
+    @Test
+    void requestsNeedingAMissingPackFailBeforeAnyWork() {
+        ImageDecoder needy = ImageDecoder.needing(Set.of(MissingPack.class), PipelineKit::grey);
+        try (VideoGenerator g = generatorBuilder().imageDecoder(needy).build()) {
+            AtomicInteger events = new AtomicInteger();
+            assertThatThrownBy(() -> g.generate(small().frameRate(1).seed(1).listener(p -> events.incrementAndGet())
+                    .build())).isInstanceOf(CogVideoException.class).hasMessageContaining(backend.name())
+                    .hasMessageContaining("MissingPack").hasMessageContaining("decoding frames to pixels");
+            assertThat(events.get()).as("progress events before the error").isZero();
+        }
     }
 }

@@ -157,7 +157,7 @@ final class BenchCommand implements Callable<Integer> {
                 Math.min(20000, vocab), 1e-5f);
         System.out.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads, vocab %d: %,d parameters%n", l, h, nh,
                 vocab, c.parameterCount());
-        try (Backend b = Backends.select(backend).create(new BackendOptions(threads, weightDtype()))) {
+        try (Backend b = Backends.create(backend, new BackendOptions(threads, weightDtype()))) {
             System.out.println("backend: " + b.description());
             long t0 = System.nanoTime();
             CogVideoModel model = new CogVideoModel(c, CogVideoWeights.load(c, new RandomWeights(42), b), b);
@@ -243,7 +243,7 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "real-size DSR (48/3072/48): %,d parameters, %.1f GB of fp16 weights; "
                 + "activations per frame in one pass: about %.2f GB fp32%n", real, real * 2 / 1e9,
                 4096.0 * 3072 * 4 * 8 / 1e9);
-        try (Backend b = Backends.select(backend).create(new BackendOptions(threads, weightDtype()))) {
+        try (Backend b = Backends.create(backend, new BackendOptions(threads, weightDtype()))) {
             io.cogvideo.model.DsrModel m = io.cogvideo.model.DsrModel.of(c, new RandomWeights(7), b);
             int n = c.sequenceLength();
             int[] ids = new int[n];
@@ -290,7 +290,7 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "text encode (%s): %.0f prompts/s, %.2f M chars/s%n", tm.getFileName(), n / s,
                 chars / s / 1e6);
         Path im = imageTokenizer != null ? imageTokenizer : demo.imageTokenizer();
-        try (Backend b = Backends.select(backend).create(new BackendOptions(threads, weightDtype()))) {
+        try (Backend b = Backends.create(backend, new BackendOptions(threads, weightDtype()))) {
             io.cogvideo.tokenizer.image.ImageTokenizer it = io.cogvideo.tokenizer.image.ImageTokenizer.load(im, b);
             int[] grid = new int[400];
             SplittableRandom rnd = new SplittableRandom(5);

@@ -141,6 +141,7 @@ final class GenerateCommand implements Callable<Integer> {
                 gb.superResolutionModelDir(srCheckpoint);
             }
         }
+        checkPixelsAvailable(outputs); // still before loading anything
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             cancel.cancel();
@@ -157,11 +158,7 @@ final class GenerateCommand implements Callable<Integer> {
             try {
                 video = gen.generate(request);
             } catch (GenerationCancelledException e) {
-                if (e.partial() != null) {
-                    Path keep = Outputs.sibling(output, "-partial");
-                    Outputs.write(e.partial(), keep);
-                    System.err.println("Cancelled; kept the " + e.partial().frameCount() + " finished frames in " + keep);
-                }
+                keepPartial(gen, e.partial());
                 throw e;
             }
             for (Path p : outputs) {
@@ -176,6 +173,43 @@ final class GenerateCommand implements Callable<Integer> {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
                 // the JVM is exiting after Ctrl-C
+            }
+        }
+    }
+
+    /**
+     * Saves the finished stages of a cancelled run next to the output: decoded to pixels while the generator is still
+     * open, or as tokens ({@code .npy}) when it has no image decoder.
+     */
+    private void keepPartial(VideoGenerator gen, Video partial) {
+        if (partial == null) {
+            return;
+        }
+        Video keep = partial;
+        if (gen.hasImageDecoder()) {
+            try {
+                keep = gen.decode(partial);
+            } catch (RuntimeException e) {
+                System.err.println("Could not decode the finished frames (" + e.getMessage() + "); keeping their tokens");
+            }
+        }
+        Path target = Outputs.sibling(output, "-partial");
+        if (!keep.hasPixels() && !Outputs.isTokens(target)) {
+            target = Outputs.withExtension(target, ".npy");
+        }
+        Outputs.write(keep, target);
+        System.err.println("Cancelled; kept the " + keep.frameCount() + " finished frames in " + target);
+    }
+
+    /** Picture outputs need an image decoder; with a checkpoint of your own that means --image-tokenizer. */
+    private void checkPixelsAvailable(List<Path> outputs) {
+        if (checkpoint == null || imageTokenizer != null) {
+            return;
+        }
+        for (Path p : outputs) {
+            if (!Outputs.isTokens(p)) {
+                throw new CogVideoException("output " + p + " needs pixels, but no image decoder is configured: pass "
+                        + "--image-tokenizer (icetk's ice_image.pt), or write the frame tokens to a .npy file");
             }
         }
     }

@@ -2,8 +2,13 @@ package io.cogvideo.examples;
 
 import io.cogvideo.checkpoint.SatCheckpoint;
 import io.cogvideo.model.CogVideoConfig;
+import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.BackendOptions;
 import io.cogvideo.spi.Backends;
+import io.cogvideo.spi.OpPack;
+import io.cogvideo.spi.OpPacks;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -11,8 +16,8 @@ import picocli.CommandLine.Option;
 
 /** Backends and model facts. */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "List the backends found (and why any is unavailable), and describe a checkpoint: config, "
-                + "parameter count, memory estimate.")
+        description = "List the backends found (and why any is unavailable) with the op packs each provides, and "
+                + "describe a checkpoint: config, parameter count, memory estimate.")
 final class InfoCommand implements Callable<Integer> {
     @Mixin
     CogVideoCli.Common common;
@@ -23,7 +28,9 @@ final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.out.println(Backends.describe(Backends.discover()));
+        List<Backends.Candidate> all = Backends.discover();
+        System.out.println(Backends.describe(all));
+        System.out.println(opPacks(all));
         System.out.println("Java " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors()
                 + " cores, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
         if (checkpoint != null) {
@@ -34,6 +41,26 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The op packs of every available backend (what a generator on it can do), one line per backend. */
+    static String opPacks(List<Backends.Candidate> all) {
+        StringBuilder sb = new StringBuilder("Op packs:");
+        for (Backends.Candidate c : all) {
+            if (!c.availability().available()) {
+                continue;
+            }
+            sb.append("\n  ").append(c.name()).append(":");
+            try (Backend b = c.provider().create(BackendOptions.defaults())) {
+                for (Class<? extends OpPack> pack : OpPacks.known()) {
+                    sb.append(' ').append(pack.getSimpleName()).append(OpPacks.has(b, pack) ? " yes," : " no,");
+                }
+                sb.setLength(sb.length() - 1);
+            } catch (RuntimeException | LinkageError e) {
+                sb.append(" cannot tell, the backend failed to start: ").append(e.getMessage());
+            }
+        }
+        return sb.toString();
     }
 
     static String describe(CogVideoConfig c) {

@@ -84,7 +84,7 @@ final class LogitsCommand implements Callable<Integer> {
         if (stage != 1 && stage != 2) {
             throw new CogVideoException("--stage must be 1 or 2, got " + stage);
         }
-        try (Backend b = Backends.select(backend).create(BackendOptions.defaults())) {
+        try (Backend b = Backends.create(backend, BackendOptions.defaults())) {
             CogVideoModel model = CogVideoModel.load(checkpoint, b);
             int fl = model.config().frameLength();
             int[] pos = positions != null ? readInts(positions)

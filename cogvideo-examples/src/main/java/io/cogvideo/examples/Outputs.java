@@ -57,6 +57,13 @@ final class Outputs {
         }
     }
 
+    /** {@code p} with its extension replaced by {@code ext} (which starts with a dot). */
+    static Path withExtension(Path p, String ext) {
+        String name = p.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return p.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + ext);
+    }
+
     /** {@code dir/name<suffix>.ext}. */
     static Path sibling(Path p, String suffix) {
         String name = p.getFileName().toString();

@@ -49,6 +49,14 @@ class CliErrorsTest {
     }
 
     @Test
+    void pictureOutputWithoutImageTokenizerFailsBeforeLoading() throws Exception {
+        Path ckpt = Files.createDirectories(tmp.resolve("ckpt")); // empty: nothing may be read from it
+        oneLineError(run("generate", "一只猫", "--checkpoint", ckpt.toString(), "--text-tokenizer",
+                tmp.resolve("ice_text.model").toString(), "-o", tmp.resolve("a.gif").toString()), "needs pixels",
+                "--image-tokenizer", ".npy");
+    }
+
+    @Test
     void unsupportedExtension() {
         oneLineError(run("generate", "一只猫", "-o", tmp.resolve("a.avi").toString()), ".avi");
     }
@@ -94,6 +102,7 @@ class CliErrorsTest {
         }
         String out = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
         assertThat(out).contains("cpu (rank 10): available");
+        assertThat(out).contains("Op packs:").contains("cpu: FusedAttention yes, LocalAttention yes, VqVaeOps yes");
         assertThat(sw.toString()).isEmpty();
     }
 }

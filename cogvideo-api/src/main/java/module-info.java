@@ -6,7 +6,10 @@
  *   <li>{@code io.cogvideo}: the user API ({@code VideoGenerator}, {@code GenerationRequest}, {@code Video}, ...);</li>
  *   <li>{@code io.cogvideo.spi}: what backend authors implement ({@code Backend}, op packs, {@code BackendProvider})
  *       and the checking layer and tensor scopes every backend is used through;</li>
- *   <li>{@code io.cogvideo.tokenizer}: the text tokenizer (icetk / SentencePiece);</li>
+ *   <li>{@code io.cogvideo.tokenizer}: the text tokenizer (icetk / SentencePiece) and the two interfaces a host can
+ *       implement to bring its own tokenizers ({@code PromptEncoder}, {@code ImageDecoder});</li>
+ *   <li>{@code io.cogvideo.training}: finetuning on the same model definition ({@code Trainer}, its options, data
+ *       layout and optimizer);</li>
  *   <li>{@code io.cogvideo.checkpoint}: the checkpoint readers ({@code TorchCheckpointReader},
  *       {@code SafetensorsReader}, {@code SatCheckpoint}, {@code StateDict}, {@code NpyArray},
  *       {@code CheckpointException}); the pickle machinery behind them is package-private;</li>
@@ -53,6 +56,7 @@ module io.cogvideo.api {
     exports io.cogvideo.tokenizer;
     exports io.cogvideo.checkpoint;
     exports io.cogvideo.video;
+    exports io.cogvideo.training;
 
     uses io.cogvideo.spi.BackendProvider;
 }

@@ -8,6 +8,10 @@ package io.cogvideo;
 public final class Cancellation {
     private volatile boolean cancelled;
 
+    /** A flag that is not yet cancelled; pass it to a request and keep it to cancel from another thread. */
+    public Cancellation() {
+    }
+
     /** Requests cancellation. Idempotent. */
     public void cancel() {
         cancelled = true;

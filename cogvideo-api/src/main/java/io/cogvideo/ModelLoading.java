@@ -2,8 +2,8 @@ package io.cogvideo;
 
 import io.cogvideo.generation.ClusterSampler;
 import io.cogvideo.generation.CogVideoPipeline;
-import io.cogvideo.generation.ImageDecoder;
-import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.tokenizer.ImageDecoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.model.DsrModel;

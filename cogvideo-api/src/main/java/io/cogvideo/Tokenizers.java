@@ -1,7 +1,7 @@
 package io.cogvideo;
 
-import io.cogvideo.generation.ImageDecoder;
-import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.tokenizer.ImageDecoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.tokenizer.IceTokenizer;

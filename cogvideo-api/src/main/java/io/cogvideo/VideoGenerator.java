@@ -1,8 +1,8 @@
 package io.cogvideo;
 
 import io.cogvideo.generation.CogVideoPipeline;
-import io.cogvideo.generation.ImageDecoder;
-import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.tokenizer.ImageDecoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 import io.cogvideo.generation.RequestPlan;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.BackendOptions;

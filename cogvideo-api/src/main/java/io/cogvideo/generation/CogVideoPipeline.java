@@ -1,5 +1,7 @@
 package io.cogvideo.generation;
 
+import io.cogvideo.tokenizer.ImageDecoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 import io.cogvideo.CogVideoException;
 import io.cogvideo.GenerationCancelledException;
 import io.cogvideo.GenerationRequest;

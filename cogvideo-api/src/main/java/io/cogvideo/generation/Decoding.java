@@ -1,5 +1,6 @@
 package io.cogvideo.generation;
 
+import io.cogvideo.tokenizer.ImageDecoder;
 import io.cogvideo.GenerationStage;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package io.cogvideo.tokenizer;
 
 import io.cogvideo.CogVideoException;
-import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 import java.nio.file.Path;
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package io.cogvideo.training;
 
 import io.cogvideo.CogVideoException;
-import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

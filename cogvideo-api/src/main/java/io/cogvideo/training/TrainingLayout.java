@@ -47,11 +47,6 @@ public record TrainingLayout(int textSlots, int frameLength, int frameCount, int
         }
     }
 
-    /** The layout of a model config ({@code layout[0]}, frame length and count) with the given special ids. */
-    public static TrainingLayout of(CogVideoConfig config, int padId, int startOfImageId) {
-        return new TrainingLayout(config.textSlots(), config.frameLength(), config.frameCount(), padId, startOfImageId);
-    }
-
     /** Length {@code L} of a binary data row and of a training example ({@code layout[2]}, 2064). */
     public int sequenceLength() {
         return textSlots + frameCount * frameLength;

@@ -2,7 +2,6 @@ package io.cogvideo.generation;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -12,10 +11,8 @@ import org.junit.jupiter.api.Test;
  * {@code [given0, gen1, given2, gen3]} followed by the last parent: parents at the even slots, the generated blocks
  * 3 and 4 of window {@code w} at slots {@code 4w + 1} and {@code 4w + 3}, {@code 2n - 1} frames from {@code n}.
  *
- * <p>The expected layout is computed here, independently; {@link #merge} is the one call of the code under test.
- * Today the merge is inline in {@code CogVideoPipeline.generate} (not reachable without running the whole
- * pipeline); when it is extracted into a static function of {@code io.cogvideo.generation}, point {@link #merge} at
- * it and remove the {@code @Disabled}.
+ * <p>The expected layout is computed here, independently; {@link #merge} is the one call of the code under test,
+ * {@link Interpolation#merge}.
  */
 class InterpolationMergeTest {
 
@@ -24,8 +21,16 @@ class InterpolationMergeTest {
      * sequence order) of {@code samples} samples into clips of {@code 4 * perSample + 1} frames.
      */
     private static int[][][] merge(int[][][] windows, int samples, int perSample) {
-        throw new UnsupportedOperationException("waits for the merge extraction: CogVideoPipeline merges inline in "
-                + "generate(); point this at the extracted static function");
+        // the parents the round started from: blocks 0 and 1 of every window, and block 2 of the last one
+        int[][][] parents = new int[samples][2 * perSample + 1][];
+        for (int s = 0; s < samples; s++) {
+            for (int w = 0; w < perSample; w++) {
+                parents[s][2 * w] = windows[s * perSample + w][0];
+                parents[s][2 * w + 1] = windows[s * perSample + w][1];
+            }
+            parents[s][2 * perSample] = windows[s * perSample + perSample - 1][2];
+        }
+        return Interpolation.merge(parents, windows, perSample);
     }
 
     /** A frame whose tokens say what it is: {@code [sample, kind (0 parent, 1 generated), index, fill...]}. */
@@ -69,7 +74,6 @@ class InterpolationMergeTest {
     }
 
     @Test
-    @Disabled("waits for the merge extraction")
     void oneRoundPutsParentsAtEvenSlotsAndGeneratedFramesBetween() {
         int length = 400;
         for (int samples : new int[] {1, 3}) {
@@ -94,7 +98,6 @@ class InterpolationMergeTest {
     }
 
     @Test
-    @Disabled("waits for the merge extraction")
     void roundsGrowTheClipFrom5To9To17To33Frames() {
         int length = 4;
         int[][][] parents = {new int[5][]};

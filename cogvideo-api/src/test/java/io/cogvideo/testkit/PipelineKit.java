@@ -12,7 +12,7 @@ import io.cogvideo.GenerationStage;
 import io.cogvideo.Video;
 import io.cogvideo.VideoGenerator;
 import io.cogvideo.checkpoint.SatCheckpoint;
-import io.cogvideo.generation.ImageDecoder;
+import io.cogvideo.tokenizer.ImageDecoder;
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.model.DsrConfig;
 import io.cogvideo.spi.Backend;

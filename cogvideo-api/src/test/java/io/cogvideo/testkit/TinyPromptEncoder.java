@@ -1,6 +1,6 @@
 package io.cogvideo.testkit;
 
-import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 
 /**
  * A test tokenizer for the tiny golden checkpoints, whose vocabulary only has room for ids

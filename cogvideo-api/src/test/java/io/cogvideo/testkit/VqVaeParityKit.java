@@ -8,7 +8,7 @@ import io.cogvideo.checkpoint.CheckpointException;
 import io.cogvideo.checkpoint.NpyArray;
 import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.checkpoint.TorchCheckpointReader;
-import io.cogvideo.generation.ImageDecoder;
+import io.cogvideo.tokenizer.ImageDecoder;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.CheckedBackend;
 import io.cogvideo.spi.TensorData;

@@ -132,7 +132,7 @@ class IcetkGoldenTest {
                 JsonNode st = s.get("stage2").get(r);
                 assertThat(plus(with.stage2().get(r), soi)).as(raw + " stage 2 " + st.get("duration_text").asText())
                         .containsExactly(ints(st.get("seq_text_part")));
-                assertThat(io.cogvideo.generation.PromptEncoder.pythonFloat(st.get("duration").asDouble()) + "秒")
+                assertThat(io.cogvideo.tokenizer.PromptEncoder.pythonFloat(st.get("duration").asDouble()) + "秒")
                         .isEqualTo(st.get("duration_text").asText());
             }
         }

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cogvideo.CogVideoException;
-import io.cogvideo.generation.PromptEncoder;
+import io.cogvideo.tokenizer.PromptEncoder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;

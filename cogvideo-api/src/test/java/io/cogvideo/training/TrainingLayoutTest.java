@@ -22,7 +22,7 @@ class TrainingLayoutTest {
     void followsTheModelConfigSizes() {
         // 8 text slots, 3x3 frames, 3 frames
         CogVideoConfig c = new CogVideoConfig(1, 8, 2, 100, 1024, 64, 8, 9, 3, -1, 1, 80, 1e-5f);
-        TrainingLayout l = TrainingLayout.of(c, PAD, SOI);
+        TrainingLayout l = new TrainingLayout(c.textSlots(), c.frameLength(), c.frameCount(), PAD, SOI);
         assertThat(l.sequenceLength()).isEqualTo(8 + 27);
         int[][] frames = {{0, 1, 2, 3, 4, 5, 6, 7, 8}, {10, 11, 12, 13, 14, 15, 16, 17, 18},
             {20, 21, 22, 23, 24, 25, 26, 27, 28}};

@@ -136,7 +136,7 @@ final class TrainCommand implements Callable<Integer> {
             throw new CogVideoException("train: the vocabulary has " + config.vocabSize() + " rows, below icetk's "
                     + "<start_of_image> " + TrainingLayout.ICETK_START_OF_IMAGE + "; give --start-of-image-id");
         }
-        TrainingLayout layout = TrainingLayout.of(config, padId, soi);
+        TrainingLayout layout = new TrainingLayout(config.textSlots(), config.frameLength(), config.frameCount(), padId, soi);
         TrainingDataset dataset = TrainingDataset.rawRows(data, layout, stage);
         TrainerOptions options = TrainerOptions.defaults(output)
                 .withStage(stage).withSteps(steps).withBatchSize(batch)

@@ -2,7 +2,7 @@ package io.cogvideo.tokenizer.image;
 
 import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.checkpoint.TorchCheckpointReader;
-import io.cogvideo.generation.ImageDecoder;
+import io.cogvideo.tokenizer.ImageDecoder;
 import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.Tensor;
 import java.awt.image.BufferedImage;

@@ -1,4 +1,4 @@
-package io.cogvideo.generation;
+package io.cogvideo.tokenizer;
 
 /**
  * Turns prompt text into the token ids of the model's vocabulary (icetk: SentencePiece id + 20000) and names the

@@ -1,4 +1,4 @@
-package io.cogvideo.generation;
+package io.cogvideo.tokenizer;
 
 import io.cogvideo.spi.OpPack;
 import java.awt.image.BufferedImage;

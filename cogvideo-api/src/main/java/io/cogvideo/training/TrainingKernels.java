@@ -1,0 +1,528 @@
+package io.cogvideo.training;
+
+import io.cogvideo.spi.AttentionMask;
+import java.util.stream.IntStream;
+
+/**
+ * Plain-Java kernels of the training pack, in double precision on row-major {@code double[]} arrays: the forward of
+ * every operation the CogVideo transformer uses and its backward. {@link HostTrainingOps} runs them for any backend;
+ * the finite-difference tests run them directly, where double precision makes central differences exact to about
+ * 1e-9 and the checks tight.
+ *
+ * <p>Shapes are given by explicit sizes; {@code rows} is {@code B * n} for activations. Work is split over
+ * independent outputs (rows, heads, weight rows) so that every sum runs in a fixed order: results do not depend on
+ * the thread count.
+ */
+public final class TrainingKernels {
+    /** sqrt(2 / pi), the GELU tanh-form constant. */
+    private static final double GELU_C = 0.7978845608028654;
+    private static final double GELU_A = 0.044715;
+
+    private TrainingKernels() {
+    }
+
+    // ---------------------------------------------------------------- dense
+
+    /** {@code y[rows, out] = x[rows, in] · wᵀ + b} ({@code b} may be null). */
+    public static double[] linear(double[] x, int rows, int in, double[] w, int out, double[] b) {
+        double[] y = new double[rows * out];
+        parallel(rows, i -> {
+            int xo = i * in;
+            for (int o = 0; o < out; o++) {
+                int wo = o * in;
+                double s = b == null ? 0 : b[o];
+                for (int t = 0; t < in; t++) {
+                    s += x[xo + t] * w[wo + t];
+                }
+                y[i * out + o] = s;
+            }
+        });
+        return y;
+    }
+
+    /** {@code dX[rows, in] = dY · w}. */
+    public static double[] linearBackwardX(double[] dy, int rows, int in, double[] w, int out) {
+        double[] dx = new double[rows * in];
+        parallel(rows, i -> {
+            int xo = i * in;
+            for (int o = 0; o < out; o++) {
+                double g = dy[i * out + o];
+                if (g != 0) {
+                    int wo = o * in;
+                    for (int t = 0; t < in; t++) {
+                        dx[xo + t] += g * w[wo + t];
+                    }
+                }
+            }
+        });
+        return dx;
+    }
+
+    /** {@code dW[out, in] = Σ_rows dYᵀ x}. */
+    public static double[] linearBackwardW(double[] x, double[] dy, int rows, int in, int out) {
+        double[] dw = new double[out * in];
+        parallel(out, o -> {
+            int wo = o * in;
+            for (int i = 0; i < rows; i++) {
+                double g = dy[i * out + o];
+                if (g != 0) {
+                    int xo = i * in;
+                    for (int t = 0; t < in; t++) {
+                        dw[wo + t] += g * x[xo + t];
+                    }
+                }
+            }
+        });
+        return dw;
+    }
+
+    /** {@code db[out] = Σ_rows dY}. */
+    public static double[] columnSums(double[] dy, int rows, int out) {
+        double[] db = new double[out];
+        for (int i = 0; i < rows; i++) {
+            for (int o = 0; o < out; o++) {
+                db[o] += dy[i * out + o];
+            }
+        }
+        return db;
+    }
+
+    // ---------------------------------------------------------------- layer norm, gelu, mix
+
+    /** LayerNorm over the last dimension {@code h} (biased variance, as PyTorch). */
+    public static double[] layerNorm(double[] x, int rows, int h, double[] gamma, double[] beta, double eps) {
+        double[] y = new double[rows * h];
+        parallel(rows, i -> {
+            int o = i * h;
+            double mean = 0;
+            for (int t = 0; t < h; t++) {
+                mean += x[o + t];
+            }
+            mean /= h;
+            double var = 0;
+            for (int t = 0; t < h; t++) {
+                double d = x[o + t] - mean;
+                var += d * d;
+            }
+            var /= h;
+            double rstd = 1 / Math.sqrt(var + eps);
+            for (int t = 0; t < h; t++) {
+                y[o + t] = (x[o + t] - mean) * rstd * gamma[t] + beta[t];
+            }
+        });
+        return y;
+    }
+
+    /**
+     * Backward of {@link #layerNorm}: {@code dx = rstd (g - mean(g) - x̂ mean(g x̂))} with {@code g = dy γ};
+     * {@code dGamma = Σ dy x̂}, {@code dBeta = Σ dy}.
+     *
+     * @return {dX [rows, h], dGamma [h], dBeta [h]}
+     */
+    public static double[][] layerNormBackward(double[] x, int rows, int h, double[] gamma, double eps, double[] dy) {
+        double[] dx = new double[rows * h];
+        double[] xhat = new double[rows * h];
+        parallel(rows, i -> {
+            int o = i * h;
+            double mean = 0;
+            for (int t = 0; t < h; t++) {
+                mean += x[o + t];
+            }
+            mean /= h;
+            double var = 0;
+            for (int t = 0; t < h; t++) {
+                double d = x[o + t] - mean;
+                var += d * d;
+            }
+            var /= h;
+            double rstd = 1 / Math.sqrt(var + eps);
+            double mg = 0;
+            double mgx = 0;
+            for (int t = 0; t < h; t++) {
+                double xh = (x[o + t] - mean) * rstd;
+                xhat[o + t] = xh;
+                double g = dy[o + t] * gamma[t];
+                mg += g;
+                mgx += g * xh;
+            }
+            mg /= h;
+            mgx /= h;
+            for (int t = 0; t < h; t++) {
+                dx[o + t] = rstd * (dy[o + t] * gamma[t] - mg - xhat[o + t] * mgx);
+            }
+        });
+        double[] dg = new double[h];
+        double[] db = new double[h];
+        for (int i = 0; i < rows; i++) {
+            int o = i * h;
+            for (int t = 0; t < h; t++) {
+                dg[t] += dy[o + t] * xhat[o + t];
+                db[t] += dy[o + t];
+            }
+        }
+        return new double[][] {dx, dg, db};
+    }
+
+    /** GELU, tanh form: {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}. */
+    public static double[] gelu(double[] x) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            double v = x[i];
+            y[i] = 0.5 * v * (1 + Math.tanh(GELU_C * (v + GELU_A * v * v * v)));
+        }
+        return y;
+    }
+
+    /** {@code dY * gelu'(x)}. */
+    public static double[] geluBackward(double[] x, double[] dy) {
+        double[] dx = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            double v = x[i];
+            double t = Math.tanh(GELU_C * (v + GELU_A * v * v * v));
+            double d = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * GELU_C * (1 + 3 * GELU_A * v * v);
+            dx[i] = dy[i] * d;
+        }
+        return dx;
+    }
+
+    /** Logistic function. */
+    public static double sigmoid(double a) {
+        return 1 / (1 + Math.exp(-a));
+    }
+
+    /** {@code σ(a) base + (1 - σ(a)) plus}, {@code a} [h] broadcast over the rows. */
+    public static double[] channelMix(double[] base, double[] plus, double[] a, int h) {
+        double[] y = new double[base.length];
+        for (int i = 0; i < base.length; i++) {
+            double s = sigmoid(a[i % h]);
+            y[i] = s * base[i] + (1 - s) * plus[i];
+        }
+        return y;
+    }
+
+    /**
+     * Backward of {@link #channelMix}: {@code dBase = σ dOut}, {@code dPlus = (1-σ) dOut},
+     * {@code dA = Σ_rows dOut (base - plus) σ (1 - σ)}.
+     *
+     * @return {dBase, dPlus, dA [h]}
+     */
+    public static double[][] channelMixBackward(double[] base, double[] plus, double[] a, int h, double[] dOut) {
+        double[] dBase = new double[base.length];
+        double[] dPlus = new double[base.length];
+        double[] dA = new double[h];
+        for (int i = 0; i < base.length; i++) {
+            int c = i % h;
+            double s = sigmoid(a[c]);
+            dBase[i] = s * dOut[i];
+            dPlus[i] = (1 - s) * dOut[i];
+            dA[c] += dOut[i] * (base[i] - plus[i]) * s * (1 - s);
+        }
+        return new double[][] {dBase, dPlus, dA};
+    }
+
+    // ---------------------------------------------------------------- embedding, dropout
+
+    /** {@code out[i, :] = table[rows[i], :]}. */
+    public static double[] gatherRows(double[] table, int h, int[] rows) {
+        double[] out = new double[rows.length * h];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(table, rows[i] * h, out, i * h, h);
+        }
+        return out;
+    }
+
+    /** Scatter-add: {@code dTable[rows[i], :] += dOut[i, :]}, a dense [tableRows, h] gradient. */
+    public static double[] gatherRowsBackward(double[] dOut, int h, int[] rows, int tableRows) {
+        double[] dt = new double[tableRows * h];
+        for (int i = 0; i < rows.length; i++) {
+            int src = i * h;
+            int dst = rows[i] * h;
+            for (int t = 0; t < h; t++) {
+                dt[dst + t] += dOut[src + t];
+            }
+        }
+        return dt;
+    }
+
+    /** A uniform double in [0, 1) from {@code (seed, index)} (SplitMix64 finaliser over a Weyl step). */
+    public static double uniform(long seed, long index) {
+        long z = seed + (index + 1) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z = z ^ (z >>> 31);
+        return (z >>> 11) * 0x1.0p-53;
+    }
+
+    /** The factor dropout applies to element {@code index}: 0 if dropped, {@code 1 / (1 - rate)} if kept. */
+    public static double dropoutScale(double rate, long seed, long index) {
+        if (rate <= 0) {
+            return 1;
+        }
+        return uniform(seed, index) < rate ? 0 : 1 / (1 - rate);
+    }
+
+    /** Element-wise dropout ({@link #dropoutScale} of the element index). Its own backward. */
+    public static double[] dropout(double[] x, double rate, long seed) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            y[i] = x[i] * dropoutScale(rate, seed, i);
+        }
+        return y;
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    /**
+     * For each query row the key rows it sees under {@code mask} (ascending), over {@code nk} keys. Shared by every
+     * batch row and head.
+     */
+    public static int[][] visibleKeys(AttentionMask mask, int nq, int nk) {
+        int[][] out = new int[nq][];
+        parallel(nq, qi -> {
+            int[] buf = new int[nk];
+            int c = 0;
+            for (int kj = 0; kj < nk; kj++) {
+                if (mask.visible(qi, kj)) {
+                    buf[c++] = kj;
+                }
+            }
+            out[qi] = java.util.Arrays.copyOf(buf, c);
+        });
+        return out;
+    }
+
+    /** Geometry of an attention call. */
+    public record AttentionShape(int batch, int nq, int nk, int heads, int headDim) {
+        int width() {
+            return heads * headDim;
+        }
+    }
+
+    /**
+     * Attention forward: per batch row and head, {@code softmax(q kᵀ / sqrt(d) + boost on text keys)} over the
+     * visible keys, probabilities times the dropout factor of {@code ((b * heads + h) * nq + i) * nk + j}, times v.
+     *
+     * @param out [B, nq, width] written
+     * @param lse [B, heads, nq] written: log-sum-exp of each row's scaled scores, {@code -Infinity} if it sees no key
+     */
+    public static void attentionForward(double[] q, double[] k, double[] v, AttentionShape s, AttentionMask mask,
+            int[][] keys, double dropRate, long seed, double[] out, double[] lse) {
+        final int width = s.width();
+        final int d = s.headDim();
+        final double scale = 1 / Math.sqrt(d);
+        parallel(s.batch() * s.heads(), bh -> {
+            int b = bh / s.heads();
+            int hd = bh % s.heads();
+            double[] sc = new double[s.nk()];
+            for (int qi = 0; qi < s.nq(); qi++) {
+                int[] ks = keys[qi];
+                int lseAt = bh * s.nq() + qi;
+                int qo = (b * s.nq() + qi) * width + hd * d;
+                if (ks.length == 0) {
+                    lse[lseAt] = Double.NEGATIVE_INFINITY;
+                    continue;
+                }
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < ks.length; j++) {
+                    int ko = (b * s.nk() + ks[j]) * width + hd * d;
+                    double dot = 0;
+                    for (int t = 0; t < d; t++) {
+                        dot += q[qo + t] * k[ko + t];
+                    }
+                    double score = dot * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
+                    sc[j] = score;
+                    max = Math.max(max, score);
+                }
+                double sum = 0;
+                for (int j = 0; j < ks.length; j++) {
+                    sc[j] = Math.exp(sc[j] - max);
+                    sum += sc[j];
+                }
+                lse[lseAt] = max + Math.log(sum);
+                long dropBase = ((long) bh * s.nq() + qi) * s.nk();
+                for (int j = 0; j < ks.length; j++) {
+                    double p = sc[j] / sum * dropoutScale(dropRate, seed, dropBase + ks[j]);
+                    if (p != 0) {
+                        int vo = (b * s.nk() + ks[j]) * width + hd * d;
+                        for (int t = 0; t < d; t++) {
+                            out[qo + t] += p * v[vo + t];
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /**
+     * Attention backward with recomputed probabilities {@code p = exp(s - lse)}: with {@code D_i = dO_i · O_i},
+     * {@code dV_j += p̃_ij dO_i}, {@code dS_ij = p_ij (m_ij dO_i · v_j - D_i)} ({@code p̃ = p m}, {@code m} the
+     * dropout factor), {@code dQ_i += dS_ij k_j / sqrt(d)}, {@code dK_j += dS_ij q_i / sqrt(d)}.
+     *
+     * @param dq [B, nq, width] accumulated into
+     * @param dk [B, nk, width] accumulated into
+     * @param dv [B, nk, width] accumulated into
+     */
+    public static void attentionBackward(double[] q, double[] k, double[] v, AttentionShape s, AttentionMask mask,
+            int[][] keys, double dropRate, long seed, double[] out, double[] lse, double[] dOut, double[] dq,
+            double[] dk, double[] dv) {
+        final int width = s.width();
+        final int d = s.headDim();
+        final double scale = 1 / Math.sqrt(d);
+        parallel(s.batch() * s.heads(), bh -> {
+            int b = bh / s.heads();
+            int hd = bh % s.heads();
+            for (int qi = 0; qi < s.nq(); qi++) {
+                int[] ks = keys[qi];
+                if (ks.length == 0) {
+                    continue;
+                }
+                int qo = (b * s.nq() + qi) * width + hd * d;
+                double rowLse = lse[bh * s.nq() + qi];
+                double di = 0;
+                for (int t = 0; t < d; t++) {
+                    di += dOut[qo + t] * out[qo + t];
+                }
+                long dropBase = ((long) bh * s.nq() + qi) * s.nk();
+                for (int j = 0; j < ks.length; j++) {
+                    int ko = (b * s.nk() + ks[j]) * width + hd * d;
+                    double dot = 0;
+                    double dpv = 0;
+                    for (int t = 0; t < d; t++) {
+                        dot += q[qo + t] * k[ko + t];
+                        dpv += dOut[qo + t] * v[ko + t];
+                    }
+                    double score = dot * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
+                    double p = Math.exp(score - rowLse);
+                    double m = dropoutScale(dropRate, seed, dropBase + ks[j]);
+                    double pm = p * m;
+                    double ds = p * (m * dpv - di) * scale;
+                    for (int t = 0; t < d; t++) {
+                        dv[ko + t] += pm * dOut[qo + t];
+                        dq[qo + t] += ds * k[ko + t];
+                        dk[ko + t] += ds * q[qo + t];
+                    }
+                }
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------- tied head
+
+    /**
+     * Cross-entropy of {@code logits = x · headᵀ} per row against {@code labels}, and the gradients of
+     * {@code Σ w_i loss_i}: {@code dlogits_i = w_i (softmax_i - onehot(label_i))}, {@code dX = dlogits · head},
+     * {@code dHead = dlogitsᵀ · x}. Rows of weight 0 skip the backward.
+     *
+     * @param losses [rows] written
+     * @param dx     [rows, h] written
+     * @param dHead  [V, h] accumulated into
+     */
+    public static void crossEntropy(double[] x, int rows, int h, double[] head, int vocab, int[] labels,
+            double[] weights, double[] losses, double[] dx, double[] dHead) {
+        // head transposed [h, V]: logits accumulate as axpy over the vocabulary (vectorisable)
+        double[] headT = new double[h * vocab];
+        for (int r = 0; r < vocab; r++) {
+            for (int t = 0; t < h; t++) {
+                headT[t * vocab + r] = head[r * h + t];
+            }
+        }
+        final int block = 32;
+        double[][] dl = new double[block][];
+        for (int start = 0; start < rows; start += block) {
+            final int s0 = start;
+            final int nb = Math.min(block, rows - start);
+            parallel(nb, bi -> {
+                int i = s0 + bi;
+                double[] logits = new double[vocab];
+                for (int t = 0; t < h; t++) {
+                    double a = x[i * h + t];
+                    int ho = t * vocab;
+                    for (int r = 0; r < vocab; r++) {
+                        logits[r] += a * headT[ho + r];
+                    }
+                }
+                double max = Double.NEGATIVE_INFINITY;
+                for (double l : logits) {
+                    max = Math.max(max, l);
+                }
+                double sum = 0;
+                for (double l : logits) {
+                    sum += Math.exp(l - max);
+                }
+                double lse = max + Math.log(sum);
+                losses[i] = lse - logits[labels[i]];
+                double w = weights[i];
+                if (w == 0) {
+                    dl[bi] = null;
+                    return;
+                }
+                for (int r = 0; r < vocab; r++) {
+                    logits[r] = w * Math.exp(logits[r] - lse);
+                }
+                logits[labels[i]] -= w;
+                int xo = i * h;
+                for (int r = 0; r < vocab; r++) {
+                    double g = logits[r];
+                    int ho = r * h;
+                    for (int t = 0; t < h; t++) {
+                        dx[xo + t] += g * head[ho + t];
+                    }
+                }
+                dl[bi] = logits;
+            });
+            parallelRanges(vocab, 256, (r0, r1) -> {
+                for (int bi = 0; bi < nb; bi++) {
+                    double[] g = dl[bi];
+                    if (g == null) {
+                        continue;
+                    }
+                    int xo = (s0 + bi) * h;
+                    for (int r = r0; r < r1; r++) {
+                        double gr = g[r];
+                        int ho = r * h;
+                        for (int t = 0; t < h; t++) {
+                            dHead[ho + t] += gr * x[xo + t];
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** Runs {@code body} for 0..n-1 on the common pool (each index once; callers write disjoint outputs). */
+    static void parallel(int n, java.util.function.IntConsumer body) {
+        if (n <= 1) {
+            for (int i = 0; i < n; i++) {
+                body.accept(i);
+            }
+            return;
+        }
+        IntStream.range(0, n).parallel().forEach(body);
+    }
+
+    /** Runs {@code body(from, to)} over chunks of {@code chunk} indices of [0, n) in parallel. */
+    static void parallelRanges(int n, int chunk, java.util.function.BiConsumer<Integer, Integer> body) {
+        int parts = (n + chunk - 1) / chunk;
+        parallel(parts, p -> body.accept(p * chunk, Math.min(n, (p + 1) * chunk)));
+    }
+
+    /** Float to double copy. */
+    public static double[] widen(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    /** Double to float (round to nearest). */
+    public static float[] narrow(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+}

@@ -16,6 +16,17 @@ import java.util.Optional;
  * its training pack through {@link HostTrainingOps#offer}. Tests wrap it in a {@link io.cogvideo.spi.CheckedBackend}.
  */
 public final class HostTestBackend implements Backend, FusedAttention {
+    private final boolean training;
+
+    /** With the training pack. */
+    public HostTestBackend() {
+        this(true);
+    }
+
+    /** With or without the training pack (without: as a backend that does not opt in, like CUDA). */
+    public HostTestBackend(boolean training) {
+        this.training = training;
+    }
 
     /** A row-major float32 tensor. */
     static final class HostTensor implements Tensor {
@@ -211,7 +222,7 @@ public final class HostTestBackend implements Backend, FusedAttention {
         if (pack == FusedAttention.class) {
             return Optional.of((P) this);
         }
-        return HostTrainingOps.offer(this, pack);
+        return training ? HostTrainingOps.offer(this, pack) : Optional.empty();
     }
 
     @Override

@@ -31,7 +31,7 @@ import java.util.Set;
  *                                                    stage 2: 10x10 windows, interp pattern, odd layers shifted+clipped
  *             o = [base_text ; σ(α)·base_frames + (1-σ(α))·plus]
  *             x = x + LN_3(o);  x = x + LN_4(dropout(W2·gelu(W1·LN_post(x))))
- * loss = Σ mask_i · CE(LN_final(x_i) · word_emb[:imageVocab]ᵀ, label_i) / Σ mask   over the frame rows of the batch
+ * loss = Σ mask_i · CE(LN_final(x_i) · word_emb[:imageVocab]ᵀ, label_i) / Σ mask    (frame rows of the batch)
  * </pre>
  *
  * The attention-plus of the original training model computes its scores with PB-relax ({@code (q/(√d·16))·kᵀ},
@@ -67,8 +67,12 @@ public final class CogVideoTraining {
             if (windowSize < 1) {
                 throw new CogVideoException("windowSize must be >= 1, got " + windowSize);
             }
-            new Dropout(hiddenDropout, 0); // validates the range
-            new Dropout(attentionDropout, 0);
+            if (!(hiddenDropout >= 0f && hiddenDropout < 1f)) {
+                throw new CogVideoException("hiddenDropout must be in [0, 1), got " + hiddenDropout);
+            }
+            if (!(attentionDropout >= 0f && attentionDropout < 1f)) {
+                throw new CogVideoException("attentionDropout must be in [0, 1), got " + attentionDropout);
+            }
         }
 
         /** Window 10, no dropout (the configuration of the golden tests). */
@@ -81,7 +85,7 @@ public final class CogVideoTraining {
      * Loss and gradients of one batch.
      *
      * @param stage          the stage of the batch's rows
-     * @param loss           {@code Σ mask · CE / Σ mask} over the whole batch, as the original's {@code forward_step}
+     * @param loss           {@code Σ mask · CE / Σ mask} over the whole batch, as {@code forward_step}
      * @param lossMaskSum    {@code Σ mask}
      * @param frameLosses    per frame {@code k}: the unmasked mean cross-entropy over its label positions and all rows
      * @param tokenLosses    [row][frame position]: the unmasked cross-entropy of every frame label position

@@ -30,11 +30,7 @@ public final class TrainingKernels {
             int xo = i * in;
             for (int o = 0; o < out; o++) {
                 int wo = o * in;
-                double s = b == null ? 0 : b[o];
-                for (int t = 0; t < in; t++) {
-                    s += x[xo + t] * w[wo + t];
-                }
-                y[i * out + o] = s;
+                y[i * out + o] = (b == null ? 0 : b[o]) + dot(x, xo, w, wo, in);
             }
         });
         return y;
@@ -325,11 +321,7 @@ public final class TrainingKernels {
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < ks.length; j++) {
                     int ko = (b * s.nk() + ks[j]) * width + hd * d;
-                    double dot = 0;
-                    for (int t = 0; t < d; t++) {
-                        dot += q[qo + t] * k[ko + t];
-                    }
-                    double score = dot * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
+                    double score = dot(q, qo, k, ko, d) * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
                     sc[j] = score;
                     max = Math.max(max, score);
                 }
@@ -385,13 +377,8 @@ public final class TrainingKernels {
                 long dropBase = ((long) bh * s.nq() + qi) * s.nk();
                 for (int j = 0; j < ks.length; j++) {
                     int ko = (b * s.nk() + ks[j]) * width + hd * d;
-                    double dot = 0;
-                    double dpv = 0;
-                    for (int t = 0; t < d; t++) {
-                        dot += q[qo + t] * k[ko + t];
-                        dpv += dOut[qo + t] * v[ko + t];
-                    }
-                    double score = dot * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
+                    double dpv = dot(dOut, qo, v, ko, d);
+                    double score = dot(q, qo, k, ko, d) * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
                     double p = Math.exp(score - rowLse);
                     double m = dropoutScale(dropRate, seed, dropBase + ks[j]);
                     double pm = p * m;
@@ -419,65 +406,72 @@ public final class TrainingKernels {
      */
     public static void crossEntropy(double[] x, int rows, int h, double[] head, int vocab, int[] labels,
             double[] weights, double[] losses, double[] dx, double[] dHead) {
-        // head transposed [h, V]: logits accumulate as axpy over the vocabulary (vectorisable)
-        double[] headT = new double[h * vocab];
+        // Tiled over a block of rows and chunks of the vocabulary, so that the head (V x h, megabytes) streams
+        // through the cache once per row block and not once per row:
+        //   A  logits[block][V] = x_block · headᵀ, per vocabulary chunk (the chunk of headᵀ stays in cache)
+        //   B  per row: log-sum-exp, loss, and dlogits = w (softmax - onehot) in place
+        //   C  dHead[chunk] += dlogitsᵀ · x_block, per vocabulary chunk
+        //   D  dX_block = dlogits · head, one pass over the head for the whole block
+        double[] headT = new double[h * vocab]; // [h, V]
         for (int r = 0; r < vocab; r++) {
             for (int t = 0; t < h; t++) {
                 headT[t * vocab + r] = head[r * h + t];
             }
         }
         final int block = 32;
-        double[][] dl = new double[block][];
+        final int chunk = 512;
+        double[][] logits = new double[block][vocab];
+        boolean[] active = new boolean[block];
         for (int start = 0; start < rows; start += block) {
             final int s0 = start;
             final int nb = Math.min(block, rows - start);
+            parallelRanges(vocab, chunk, (v0, v1) -> {
+                for (int bi = 0; bi < nb; bi++) {
+                    double[] l = logits[bi];
+                    java.util.Arrays.fill(l, v0, v1, 0);
+                    int xo = (s0 + bi) * h;
+                    for (int t = 0; t < h; t++) {
+                        double a = x[xo + t];
+                        int ho = t * vocab;
+                        for (int r = v0; r < v1; r++) {
+                            l[r] += a * headT[ho + r];
+                        }
+                    }
+                }
+            });
             parallel(nb, bi -> {
                 int i = s0 + bi;
-                double[] logits = new double[vocab];
-                for (int t = 0; t < h; t++) {
-                    double a = x[i * h + t];
-                    int ho = t * vocab;
-                    for (int r = 0; r < vocab; r++) {
-                        logits[r] += a * headT[ho + r];
-                    }
-                }
+                double[] l = logits[bi];
                 double max = Double.NEGATIVE_INFINITY;
-                for (double l : logits) {
-                    max = Math.max(max, l);
+                for (int r = 0; r < vocab; r++) {
+                    max = Math.max(max, l[r]);
                 }
+                double labelLogit = l[labels[i]];
                 double sum = 0;
-                for (double l : logits) {
-                    sum += Math.exp(l - max);
+                for (int r = 0; r < vocab; r++) {
+                    double e = Math.exp(l[r] - max);
+                    l[r] = e;
+                    sum += e;
                 }
-                double lse = max + Math.log(sum);
-                losses[i] = lse - logits[labels[i]];
+                losses[i] = max + Math.log(sum) - labelLogit;
                 double w = weights[i];
-                if (w == 0) {
-                    dl[bi] = null;
-                    return;
-                }
-                for (int r = 0; r < vocab; r++) {
-                    logits[r] = w * Math.exp(logits[r] - lse);
-                }
-                logits[labels[i]] -= w;
-                int xo = i * h;
-                for (int r = 0; r < vocab; r++) {
-                    double g = logits[r];
-                    int ho = r * h;
-                    for (int t = 0; t < h; t++) {
-                        dx[xo + t] += g * head[ho + t];
+                active[bi] = w != 0;
+                if (w != 0) {
+                    double f = w / sum;
+                    for (int r = 0; r < vocab; r++) {
+                        l[r] *= f;
                     }
+                    l[labels[i]] -= w;
                 }
-                dl[bi] = logits;
             });
-            parallelRanges(vocab, 256, (r0, r1) -> {
+            parallelRanges(vocab, chunk, (v0, v1) -> {
                 for (int bi = 0; bi < nb; bi++) {
-                    double[] g = dl[bi];
-                    if (g == null) {
+                    if (!active[bi]) {
                         continue;
                     }
+                    double[] g = logits[bi];
                     int xo = (s0 + bi) * h;
-                    for (int r = r0; r < r1; r++) {
+                    for (int r = v0; r < v1; r++) {
                         double gr = g[r];
                         int ho = r * h;
                         for (int t = 0; t < h; t++) {
@@ -486,10 +480,48 @@ public final class TrainingKernels {
                     }
                 }
             });
+            // rows split in two halves when possible: each half streams the head once
+            int halves = nb >= 16 ? 2 : 1;
+            parallel(halves, part -> {
+                int b0 = part * nb / halves;
+                int b1 = (part + 1) * nb / halves;
+                for (int r = 0; r < vocab; r++) {
+                    int ho = r * h;
+                    for (int bi = b0; bi < b1; bi++) {
+                        if (!active[bi]) {
+                            continue;
+                        }
+                        double g = logits[bi][r];
+                        int xo = (s0 + bi) * h;
+                        for (int t = 0; t < h; t++) {
+                            dx[xo + t] += g * head[ho + t];
+                        }
+                    }
+                }
+            });
         }
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** {@code Σ a[ao + t] b[bo + t]} for t in [0, n), with four independent partial sums. */
+    static double dot(double[] a, int ao, double[] b, int bo, int n) {
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int t = 0;
+        for (; t + 3 < n; t += 4) {
+            s0 += a[ao + t] * b[bo + t];
+            s1 += a[ao + t + 1] * b[bo + t + 1];
+            s2 += a[ao + t + 2] * b[bo + t + 2];
+            s3 += a[ao + t + 3] * b[bo + t + 3];
+        }
+        for (; t < n; t++) {
+            s0 += a[ao + t] * b[bo + t];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
 
     /** Runs {@code body} for 0..n-1 on the common pool (each index once; callers write disjoint outputs). */
     static void parallel(int n, java.util.function.IntConsumer body) {

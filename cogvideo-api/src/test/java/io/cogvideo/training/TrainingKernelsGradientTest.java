@@ -17,9 +17,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Finite-difference checks of every backward kernel of the training pack, in double precision: for a random
  * upstream gradient {@code G}, the scalar {@code L = Σ G ⊙ f(inputs)} is differentiated numerically by central
- * differences ({@code h = 1e-6}) at sampled coordinates of every input and compared with the analytical gradient.
- * In double the truncation error is {@code O(h²) ≈ 1e-12} and the rounding error about {@code 1e-16 |L| / h ≈ 1e-9},
- * so the tolerance {@code 1e-7 + 1e-6 |g|} is tight: an error in any term of a backward formula is far above it.
+ * differences ({@code h = 1e-6}) at sampled coordinates of every input and compared with the analytical
+ * gradient. In double the truncation error is {@code O(h²) ≈ 1e-12} and the rounding error about
+ * {@code 1e-16 |L| / h ≈ 1e-9}, so the tolerance {@code 1e-7 + 1e-6 |g|} is tight: an error in any term of a backward formula is far above it.
  */
 class TrainingKernelsGradientTest {
     private static final double H = 1e-6;
@@ -300,7 +300,8 @@ class TrainingKernelsGradientTest {
                         }
                         double s = 0;
                         for (int t = 0; t < D; t++) {
-                            s += q[(b * kind.nq() + i) * width + hd * D + t] * k[(b * kind.nk() + j) * width + hd * D + t];
+                            s += q[(b * kind.nq() + i) * width + hd * D + t]
+                                    * k[(b * kind.nk() + j) * width + hd * D + t];
                         }
                         sc[j] = s / Math.sqrt(D) + (j < m.textLength() ? m.textBoost() : 0);
                         max = Math.max(max, sc[j]);
@@ -317,7 +318,8 @@ class TrainingKernelsGradientTest {
                         }
                         double p = Math.exp(sc[j] - max) / sum;
                         for (int t = 0; t < D; t++) {
-                            out[(b * kind.nq() + i) * width + hd * D + t] += p * v[(b * kind.nk() + j) * width + hd * D + t];
+                            out[(b * kind.nq() + i) * width + hd * D + t] +=
+                                    p * v[(b * kind.nk() + j) * width + hd * D + t];
                         }
                     }
                 }

@@ -202,7 +202,7 @@ public abstract class TrainingParityKit {
     }
 
     /** CPU time of this JVM (all threads), or 0 where the platform does not report it. */
-    static long processCpuNanos() {
+    public static long processCpuNanos() {
         if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                 instanceof com.sun.management.OperatingSystemMXBean os) {
             return os.getProcessCpuTime();

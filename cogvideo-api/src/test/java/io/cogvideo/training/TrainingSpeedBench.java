@@ -58,10 +58,10 @@ class TrainingSpeedBench {
         Runtime rt = Runtime.getRuntime();
         System.gc();
         long wall = System.nanoTime();
-        long cpu = io.cogvideo.testkit.TrainingParityKitAccess.processCpuNanos();
+        long cpu = io.cogvideo.testkit.TrainingParityKit.processCpuNanos();
         CogVideoTraining.Result res = t.lossAndGradients(List.of(row), keys);
         double wallS = (System.nanoTime() - wall) / 1e9;
-        double cpuS = (io.cogvideo.testkit.TrainingParityKitAccess.processCpuNanos() - cpu) / 1e9;
+        double cpuS = (io.cogvideo.testkit.TrainingParityKit.processCpuNanos() - cpu) / 1e9;
         System.out.printf("training bench small (8/512/8, %d tokens, stage 1, plus channel trains): loss %.4f,"
                 + " forward+backward %.1f s wall, %.1f s process CPU, %d threads, heap in use after %.2f GiB,"
                 + " %.0f tokens/s (wall)%n", n, res.loss(), wallS, cpuS, Runtime.getRuntime().availableProcessors(),

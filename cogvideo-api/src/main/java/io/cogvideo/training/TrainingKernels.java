@@ -360,34 +360,46 @@ public final class TrainingKernels {
         final int width = s.width();
         final int d = s.headDim();
         final double scale = 1 / Math.sqrt(d);
+        // Key-blocked: for each block of KEY_BLOCK keys, every query visits its visible keys in the block (a cursor
+        // per query walks its ascending key list), so the block's k, v, dK, dV stay in cache while the queries stream
+        // by. Each dQ, dK, dV element still sums its terms in ascending order of the other index.
+        final int keyBlock = 64;
         parallel(s.batch() * s.heads(), bh -> {
             int b = bh / s.heads();
             int hd = bh % s.heads();
+            double[] di = new double[s.nq()];
             for (int qi = 0; qi < s.nq(); qi++) {
-                int[] ks = keys[qi];
-                if (ks.length == 0) {
-                    continue;
-                }
                 int qo = (b * s.nq() + qi) * width + hd * d;
-                double rowLse = lse[bh * s.nq() + qi];
-                double di = 0;
-                for (int t = 0; t < d; t++) {
-                    di += dOut[qo + t] * out[qo + t];
-                }
-                long dropBase = ((long) bh * s.nq() + qi) * s.nk();
-                for (int j = 0; j < ks.length; j++) {
-                    int ko = (b * s.nk() + ks[j]) * width + hd * d;
-                    double dpv = dot(dOut, qo, v, ko, d);
-                    double score = dot(q, qo, k, ko, d) * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
-                    double p = Math.exp(score - rowLse);
-                    double m = dropoutScale(dropRate, seed, dropBase + ks[j]);
-                    double pm = p * m;
-                    double ds = p * (m * dpv - di) * scale;
-                    for (int t = 0; t < d; t++) {
-                        dv[ko + t] += pm * dOut[qo + t];
-                        dq[qo + t] += ds * k[ko + t];
-                        dk[ko + t] += ds * q[qo + t];
+                di[qi] = dot(dOut, qo, out, qo, d);
+            }
+            int[] cursor = new int[s.nq()];
+            for (int k0 = 0; k0 < s.nk(); k0 += keyBlock) {
+                int k1 = Math.min(s.nk(), k0 + keyBlock);
+                for (int qi = 0; qi < s.nq(); qi++) {
+                    int[] ks = keys[qi];
+                    int c = cursor[qi];
+                    if (c >= ks.length || ks[c] >= k1) {
+                        continue;
                     }
+                    int qo = (b * s.nq() + qi) * width + hd * d;
+                    double rowLse = lse[bh * s.nq() + qi];
+                    long dropBase = ((long) bh * s.nq() + qi) * s.nk();
+                    for (; c < ks.length && ks[c] < k1; c++) {
+                        int kj = ks[c];
+                        int ko = (b * s.nk() + kj) * width + hd * d;
+                        double dpv = dot(dOut, qo, v, ko, d);
+                        double score = dot(q, qo, k, ko, d) * scale + (kj < mask.textLength() ? mask.textBoost() : 0);
+                        double p = Math.exp(score - rowLse);
+                        double m = dropoutScale(dropRate, seed, dropBase + kj);
+                        double pm = p * m;
+                        double ds = p * (m * dpv - di[qi]) * scale;
+                        for (int t = 0; t < d; t++) {
+                            dv[ko + t] += pm * dOut[qo + t];
+                            dq[qo + t] += ds * k[ko + t];
+                            dk[ko + t] += ds * q[qo + t];
+                        }
+                    }
+                    cursor[qi] = c;
                 }
             }
         });

@@ -306,40 +306,77 @@ public final class TrainingKernels {
         final int width = s.width();
         final int d = s.headDim();
         final double scale = 1 / Math.sqrt(d);
+        // Key-blocked with an online softmax: for each block of 64 keys every query folds its visible keys of the
+        // block into a running maximum, sum and (unnormalised) output, so the block's k and v stay in cache.
+        final int keyBlock = 64;
         parallel(s.batch() * s.heads(), bh -> {
             int b = bh / s.heads();
             int hd = bh % s.heads();
-            double[] sc = new double[s.nk()];
+            double[] max = new double[s.nq()];
+            double[] sum = new double[s.nq()];
+            java.util.Arrays.fill(max, Double.NEGATIVE_INFINITY);
             for (int qi = 0; qi < s.nq(); qi++) {
-                int[] ks = keys[qi];
-                int lseAt = bh * s.nq() + qi;
                 int qo = (b * s.nq() + qi) * width + hd * d;
-                if (ks.length == 0) {
+                java.util.Arrays.fill(out, qo, qo + d, 0);
+            }
+            int[] cursor = new int[s.nq()];
+            double[] sc = new double[keyBlock];
+            for (int k0 = 0; k0 < s.nk(); k0 += keyBlock) {
+                int k1 = Math.min(s.nk(), k0 + keyBlock);
+                for (int qi = 0; qi < s.nq(); qi++) {
+                    int[] ks = keys[qi];
+                    int c0 = cursor[qi];
+                    int c1 = c0;
+                    while (c1 < ks.length && ks[c1] < k1) {
+                        c1++;
+                    }
+                    if (c1 == c0) {
+                        continue;
+                    }
+                    cursor[qi] = c1;
+                    int qo = (b * s.nq() + qi) * width + hd * d;
+                    double blockMax = Double.NEGATIVE_INFINITY;
+                    for (int c = c0; c < c1; c++) {
+                        int ko = (b * s.nk() + ks[c]) * width + hd * d;
+                        double boost = ks[c] < mask.textLength() ? mask.textBoost() : 0;
+                        double score = dot(q, qo, k, ko, d) * scale + boost;
+                        sc[c - c0] = score;
+                        blockMax = Math.max(blockMax, score);
+                    }
+                    double m = Math.max(max[qi], blockMax);
+                    if (max[qi] != Double.NEGATIVE_INFINITY && m > max[qi]) {
+                        double f = Math.exp(max[qi] - m);
+                        sum[qi] *= f;
+                        for (int t = 0; t < d; t++) {
+                            out[qo + t] *= f;
+                        }
+                    }
+                    max[qi] = m;
+                    long dropBase = ((long) bh * s.nq() + qi) * s.nk();
+                    for (int c = c0; c < c1; c++) {
+                        double e = Math.exp(sc[c - c0] - m);
+                        sum[qi] += e;
+                        double pd = e * dropoutScale(dropRate, seed, dropBase + ks[c]);
+                        if (pd != 0) {
+                            int vo = (b * s.nk() + ks[c]) * width + hd * d;
+                            for (int t = 0; t < d; t++) {
+                                out[qo + t] += pd * v[vo + t];
+                            }
+                        }
+                    }
+                }
+            }
+            for (int qi = 0; qi < s.nq(); qi++) {
+                int lseAt = bh * s.nq() + qi;
+                if (sum[qi] == 0) {
                     lse[lseAt] = Double.NEGATIVE_INFINITY;
                     continue;
                 }
-                double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j < ks.length; j++) {
-                    int ko = (b * s.nk() + ks[j]) * width + hd * d;
-                    double score = dot(q, qo, k, ko, d) * scale + (ks[j] < mask.textLength() ? mask.textBoost() : 0);
-                    sc[j] = score;
-                    max = Math.max(max, score);
-                }
-                double sum = 0;
-                for (int j = 0; j < ks.length; j++) {
-                    sc[j] = Math.exp(sc[j] - max);
-                    sum += sc[j];
-                }
-                lse[lseAt] = max + Math.log(sum);
-                long dropBase = ((long) bh * s.nq() + qi) * s.nk();
-                for (int j = 0; j < ks.length; j++) {
-                    double p = sc[j] / sum * dropoutScale(dropRate, seed, dropBase + ks[j]);
-                    if (p != 0) {
-                        int vo = (b * s.nk() + ks[j]) * width + hd * d;
-                        for (int t = 0; t < d; t++) {
-                            out[qo + t] += p * v[vo + t];
-                        }
-                    }
+                lse[lseAt] = max[qi] + Math.log(sum[qi]);
+                int qo = (b * s.nq() + qi) * width + hd * d;
+                double inv = 1 / sum[qi];
+                for (int t = 0; t < d; t++) {
+                    out[qo + t] *= inv;
                 }
             }
         });

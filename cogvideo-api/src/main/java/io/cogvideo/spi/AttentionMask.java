@@ -39,6 +39,14 @@ import io.cogvideo.CogVideoException;
  * @param windowSize        spatial window edge for {@link Scope#WINDOW}, else 0
  * @param shift             window shift for {@link Scope#WINDOW} (0 or {@code windowSize / 2}), else 0
  * @param wrapAround        whether shifted windows wrap around the border (cyclic roll without region mask)
+ * @param interpolation     the stage-2 <em>training</em> frame pattern ({@code attention_mask_local_interp},
+ *                          {@code causal_mask_interp}, {@code attn_mask_interp} of the original): frames are in
+ *                          temporal order, frame index {@code f = p / frameLength}; even frames (0, 2, 4: given)
+ *                          see the even frames fully and never an odd one; an odd frame (1, 3: targets) sees every
+ *                          even frame fully, every earlier odd frame fully, and itself causally ({@code pk <= pq}).
+ *                          It replaces {@code causal}, which must then be {@code false}; the {@link Scope} still
+ *                          applies on top. Only the {@link TrainingOps} pack computes such masks; the inference
+ *                          {@link FusedAttention} packs reject them.
  */
 public record AttentionMask(
         int heads,
@@ -54,7 +62,8 @@ public record AttentionMask(
         boolean causal,
         int windowSize,
         int shift,
-        boolean wrapAround) {
+        boolean wrapAround,
+        boolean interpolation) {
 
     /** Which frames a frame query may attend to. */
     public enum Scope {
@@ -91,6 +100,18 @@ public record AttentionMask(
                 throw new CogVideoException("shift must be 0 or half the window (" + windowSize + " / 2), got " + shift);
             }
         }
+        if (interpolation && causal) {
+            throw new CogVideoException("an interpolation mask has its own causal rule (odd frames causal, even frames"
+                    + " full); causal must be false, got true");
+        }
+    }
+
+    /** The masks without the interpolation pattern (every inference mask): {@code interpolation = false}. */
+    public AttentionMask(int heads, int textLength, int textPadding, float textBoost, boolean queriesIncludeText,
+            int queryFrameStart, int keyFrameStart, int frameLength, int grid, Scope scope, boolean causal,
+            int windowSize, int shift, boolean wrapAround) {
+        this(heads, textLength, textPadding, textBoost, queriesIncludeText, queryFrameStart, keyFrameStart,
+                frameLength, grid, scope, causal, windowSize, shift, wrapAround, false);
     }
 
     // ---------------------------------------------------------------- named masks
@@ -167,6 +188,59 @@ public record AttentionMask(
                 Scope.OWN_FRAME, false, 0, 0, false);
     }
 
+    // ---------------------------------------------------------------- training masks
+    //
+    // The masks of the original's TRAINING model (models/cogvideo_model.py with pretrain_cogvideo.py): the text
+    // region is left-padded to textSlots (layout[0] = 64) slots, the first textPadding of which are <pad>; the frames
+    // follow in temporal order, the whole sequence in one uncached pass (queries = keys). Pad keys are hidden from
+    // every non-pad query (attention_mask_totxt). The original also hides them from the pad queries themselves, which
+    // here see them (the convention of superResolutionBase); no output row that the loss reads depends on a pad row,
+    // so the loss and every gradient are the same. No text boost in training.
+
+    /**
+     * The spatial (base, frozen CogView2) channel of the training model, {@code attention_localframe_and_text} with
+     * {@code attention_mask_totxt}: text queries see the non-pad text; a frame token sees the non-pad text and its
+     * own frame, causally in stage 1 ({@code attention_mask_local_sequential}). For stage 2 use
+     * {@link #spatialInterpTraining}.
+     */
+    public static AttentionMask spatialTraining(int heads, int textSlots, int textPadding, int grid) {
+        return new AttentionMask(heads, textSlots, textPadding, 0f, true, 0, 0, grid * grid, grid, Scope.OWN_FRAME,
+                true, 0, 0, false, false);
+    }
+
+    /**
+     * Stage 2's spatial channel in training ({@code attention_mask_local_interp}): as {@link #spatialTraining}, but
+     * inside its frame a given frame (temporal index 0, 2, 4) sees all its tokens and a target frame (1, 3) its
+     * tokens causally.
+     */
+    public static AttentionMask spatialInterpTraining(int heads, int textSlots, int textPadding, int grid) {
+        return new AttentionMask(heads, textSlots, textPadding, 0f, true, 0, 0, grid * grid, grid, Scope.OWN_FRAME,
+                false, 0, 0, false, true);
+    }
+
+    /**
+     * Stage 1's attention-plus channel in training ({@code FullAttentionMixin.attention_extra} with the full
+     * lower-triangular mask over all frame tokens): frame queries only; each sees the non-pad text and every frame
+     * token at or before its own position.
+     */
+    public static AttentionMask stage1PlusTraining(int heads, int textSlots, int textPadding, int grid) {
+        return new AttentionMask(heads, textSlots, textPadding, 0f, false, 0, 0, grid * grid, grid, Scope.ALL_FRAMES,
+                true, 0, 0, false, false);
+    }
+
+    /**
+     * Stage 2's attention-plus channel in training ({@code WindowAttentionMixin.attention_extra} in interp mode):
+     * frame queries only; each sees the non-pad text and the tokens of its spatial window in the frames the
+     * interpolation pattern allows ({@code causal_mask_interp} on even layers). A shifted (odd) layer moves the
+     * windows by {@code window / 2} and, unlike the original's uncached inference pass, applies the Swin region
+     * mask ({@code attn_mask_interp}): windows are clipped at the frame border, never wrapped.
+     */
+    public static AttentionMask stage2WindowTraining(int heads, int textSlots, int textPadding, int grid, int window,
+            boolean shifted) {
+        return new AttentionMask(heads, textSlots, textPadding, 0f, false, 0, 0, grid * grid, grid, Scope.WINDOW,
+                false, window, shifted ? window / 2 : 0, false, true);
+    }
+
     /** Whether query row {@code q} may see key row {@code k} (reference semantics; backends may compute it faster). */
     public boolean visible(int q, int k) {
         if (k < textLength) {
@@ -181,11 +255,29 @@ public record AttentionMask(
         if (causal && pk > pq) {
             return false;
         }
+        if (interpolation && !interpolationVisible(pq / frameLength, pk / frameLength, pq, pk)) {
+            return false;
+        }
         return switch (scope) {
             case OWN_FRAME -> pq / frameLength == pk / frameLength;
             case ALL_FRAMES -> true;
             case WINDOW -> windowId(pq) == windowId(pk);
         };
+    }
+
+    /**
+     * The interpolation pattern between temporal frames {@code fq} (query) and {@code fk} (key) at frame-space
+     * positions {@code pq}, {@code pk}: even frames see even frames; an odd frame sees even frames, earlier odd
+     * frames, and itself causally.
+     */
+    public static boolean interpolationVisible(int fq, int fk, int pq, int pk) {
+        if (fk % 2 == 0) {
+            return true;
+        }
+        if (fq % 2 == 0) {
+            return false;
+        }
+        return fk < fq || (fk == fq && pk <= pq);
     }
 
     /** Frame-space position of frame query row {@code q} (undefined for text query rows). */
@@ -218,6 +310,6 @@ public record AttentionMask(
     /** Builder-style copy with other query/key geometry (same rules). */
     public AttentionMask withFrameStarts(int newQueryFrameStart, int newKeyFrameStart) {
         return new AttentionMask(heads, textLength, textPadding, textBoost, queriesIncludeText, newQueryFrameStart,
-                newKeyFrameStart, frameLength, grid, scope, causal, windowSize, shift, wrapAround);
+                newKeyFrameStart, frameLength, grid, scope, causal, windowSize, shift, wrapAround, interpolation);
     }
 }

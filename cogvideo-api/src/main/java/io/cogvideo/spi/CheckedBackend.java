@@ -28,6 +28,7 @@ public final class CheckedBackend implements Backend {
     private final FusedAttention fusedAttention;
     private final LocalAttention localAttention;
     private final VqVaeOps vqVaeOps;
+    private final TrainingOps trainingOps;
     private volatile boolean closed;
 
     private CheckedBackend(Backend raw, boolean debug) {
@@ -36,6 +37,7 @@ public final class CheckedBackend implements Backend {
         this.fusedAttention = raw.find(FusedAttention.class).map(CheckedFusedAttention::new).orElse(null);
         this.localAttention = raw.find(LocalAttention.class).map(CheckedLocalAttention::new).orElse(null);
         this.vqVaeOps = raw.find(VqVaeOps.class).map(CheckedVqVaeOps::new).orElse(null);
+        this.trainingOps = raw.find(TrainingOps.class).map(CheckedTrainingOps::new).orElse(null);
     }
 
     /** Wraps {@code backend} (once: a checked backend is returned as it is); debug mode from the system property. */
@@ -449,6 +451,8 @@ public final class CheckedBackend implements Backend {
             p = localAttention;
         } else if (pack == VqVaeOps.class) {
             p = vqVaeOps;
+        } else if (pack == TrainingOps.class) {
+            p = trainingOps;
         } else if (raw.find(pack).isPresent()) {
             throw new CogVideoException("op pack " + pack.getName() + " has no checking layer in CheckedBackend; "
                     + "add one before using it");
@@ -492,6 +496,11 @@ public final class CheckedBackend implements Backend {
             sameShape(op, "k", k, "v", v);
             if (mask == null) {
                 throw fail(op, "mask must not be null");
+            }
+            if (mask.interpolation()) {
+                throw fail(op, "the stage-2 training interpolation mask (AttentionMask.interpolation() = true) is only"
+                        + " computed by the TrainingOps pack (attentionForward); inference attention does not"
+                        + " support it");
             }
             if (q.dim(0) != k.dim(0) || q.dim(2) != k.dim(2)) {
                 throw fail(op, "q " + Arrays.toString(q.shape()) + " and k " + Arrays.toString(k.shape())
@@ -688,6 +697,205 @@ public final class CheckedBackend implements Backend {
                 }
             }
             return temp(p.codebookLookup(cr, ids, batch, height, width));
+        }
+    }
+
+    private final class CheckedTrainingOps implements TrainingOps {
+        private final TrainingOps p;
+
+        CheckedTrainingOps(TrainingOps p) {
+            this.p = p;
+        }
+
+        private Tensor tempOrNull(Tensor t) {
+            return t == null ? null : temp(t);
+        }
+
+        /** Activations: rank >= 2, last axis the feature axis. */
+        private void activation(String op, String arg, Tensor t) {
+            if (t.shape().length < 2) {
+                throw fail(op, arg + " must have rank >= 2 ([..., rows, columns]), got " + Arrays.toString(t.shape()));
+            }
+        }
+
+        @Override
+        public Tensor gatherRowsBackward(Tensor dOut, int[] rows, int tableRows) {
+            String op = "gatherRowsBackward";
+            Tensor dr = in(op, "dOut", dOut);
+            rank(op, "dOut", dOut, 3);
+            if (rows == null || rows.length != dOut.dim(0) * dOut.dim(1)) {
+                throw fail(op, (rows == null ? "null" : rows.length) + " rows for dOut " + Arrays.toString(dOut.shape())
+                        + " (need batch * rows = " + dOut.dim(0) * dOut.dim(1) + ")");
+            }
+            if (tableRows < 1) {
+                throw fail(op, "tableRows must be >= 1, got " + tableRows);
+            }
+            for (int i = 0; i < rows.length; i++) {
+                if (rows[i] < 0 || rows[i] >= tableRows) {
+                    throw fail(op, "row " + rows[i] + " at index " + i + " outside [0, " + tableRows + ")");
+                }
+            }
+            return temp(p.gatherRowsBackward(dr, rows, tableRows));
+        }
+
+        @Override
+        public LinearGrads linearBackward(Tensor x, Tensor weight, Tensor dY, boolean weightGrads, boolean hasBias) {
+            String op = "linearBackward";
+            Tensor xr = in(op, "x", x);
+            Tensor wr = in(op, "weight", weight);
+            Tensor dr = in(op, "dY", dY);
+            rank(op, "x", x, 3);
+            rank(op, "weight", weight, 2);
+            rank(op, "dY", dY, 3);
+            if (x.dim(2) != weight.dim(1)) {
+                throw fail(op, "x " + Arrays.toString(x.shape()) + " has " + x.dim(2) + " columns but weight "
+                        + Arrays.toString(weight.shape()) + " takes " + weight.dim(1));
+            }
+            if (dY.dim(0) != x.dim(0) || dY.dim(1) != x.dim(1) || dY.dim(2) != weight.dim(0)) {
+                throw fail(op, "dY " + Arrays.toString(dY.shape()) + " must be [" + x.dim(0) + ", " + x.dim(1) + ", "
+                        + weight.dim(0) + "] for x " + Arrays.toString(x.shape()) + " and weight "
+                        + Arrays.toString(weight.shape()));
+            }
+            LinearGrads g = p.linearBackward(xr, wr, dr, weightGrads, hasBias);
+            return new LinearGrads(temp(g.dX()), tempOrNull(g.dWeight()), tempOrNull(g.dBias()));
+        }
+
+        @Override
+        public LayerNormGrads layerNormBackward(Tensor x, Tensor gamma, Tensor dY, float eps) {
+            String op = "layerNormBackward";
+            Tensor xr = in(op, "x", x);
+            Tensor gr = in(op, "gamma", gamma);
+            Tensor dr = in(op, "dY", dY);
+            activation(op, "x", x);
+            sameShape(op, "x", x, "dY", dY);
+            vector(op, "gamma", gamma, x.dim(-1));
+            if (!(eps > 0) || !Float.isFinite(eps)) {
+                throw fail(op, "eps must be a positive finite number, got " + eps);
+            }
+            LayerNormGrads g = p.layerNormBackward(xr, gr, dr, eps);
+            return new LayerNormGrads(temp(g.dX()), temp(g.dGamma()), temp(g.dBeta()));
+        }
+
+        @Override
+        public Tensor geluBackward(Tensor x, Tensor dY) {
+            String op = "geluBackward";
+            Tensor xr = in(op, "x", x);
+            Tensor dr = in(op, "dY", dY);
+            sameShape(op, "x", x, "dY", dY);
+            return temp(p.geluBackward(xr, dr));
+        }
+
+        @Override
+        public ChannelMixGrads channelMixBackward(Tensor base, Tensor plus, Tensor mixLogits, Tensor dOut) {
+            String op = "channelMixBackward";
+            Tensor br = in(op, "base", base);
+            Tensor pr = in(op, "plus", plus);
+            Tensor mr = in(op, "mixLogits", mixLogits);
+            Tensor dr = in(op, "dOut", dOut);
+            activation(op, "base", base);
+            sameShape(op, "base", base, "plus", plus);
+            sameShape(op, "base", base, "dOut", dOut);
+            vector(op, "mixLogits", mixLogits, base.dim(-1));
+            ChannelMixGrads g = p.channelMixBackward(br, pr, mr, dr);
+            return new ChannelMixGrads(temp(g.dBase()), temp(g.dPlus()), temp(g.dMixLogits()));
+        }
+
+        private void attentionArgs(String op, Tensor q, Tensor k, Tensor v, AttentionMask mask, Dropout dropout) {
+            rank(op, "q", q, 3);
+            rank(op, "k", k, 3);
+            sameShape(op, "k", k, "v", v);
+            if (mask == null || dropout == null) {
+                throw fail(op, "mask and dropout must not be null (use Dropout.NONE)");
+            }
+            if (q.dim(0) != k.dim(0) || q.dim(2) != k.dim(2)) {
+                throw fail(op, "q " + Arrays.toString(q.shape()) + " and k " + Arrays.toString(k.shape())
+                        + " must agree on batch and width");
+            }
+            if (q.dim(2) % mask.heads() != 0) {
+                throw fail(op, "width " + q.dim(2) + " is not a multiple of " + mask.heads() + " heads");
+            }
+            if (k.dim(1) < mask.textLength()) {
+                throw fail(op, k.dim(1) + " key rows cannot hold the " + mask.textLength() + " text keys");
+            }
+            if (mask.queriesIncludeText() && q.dim(1) < mask.textLength()) {
+                throw fail(op, q.dim(1) + " query rows cannot hold the " + mask.textLength() + " text queries");
+            }
+        }
+
+        @Override
+        public AttentionForward attentionForward(Tensor q, Tensor k, Tensor v, AttentionMask mask, Dropout dropout) {
+            String op = "attentionForward";
+            Tensor qr = in(op, "q", q);
+            Tensor kr = in(op, "k", k);
+            Tensor vr = in(op, "v", v);
+            attentionArgs(op, q, k, v, mask, dropout);
+            AttentionForward f = p.attentionForward(qr, kr, vr, mask, dropout);
+            return new AttentionForward(temp(f.out()), temp(f.logSumExp()));
+        }
+
+        @Override
+        public AttentionGrads attentionBackward(Tensor q, Tensor k, Tensor v, AttentionMask mask, Dropout dropout,
+                AttentionForward forward, Tensor dOut) {
+            String op = "attentionBackward";
+            Tensor qr = in(op, "q", q);
+            Tensor kr = in(op, "k", k);
+            Tensor vr = in(op, "v", v);
+            attentionArgs(op, q, k, v, mask, dropout);
+            if (forward == null) {
+                throw fail(op, "forward must not be null");
+            }
+            Tensor or = in(op, "forward.out", forward.out());
+            Tensor lr = in(op, "forward.logSumExp", forward.logSumExp());
+            Tensor dr = in(op, "dOut", dOut);
+            sameShape(op, "q", q, "forward.out", forward.out());
+            sameShape(op, "q", q, "dOut", dOut);
+            int[] lse = forward.logSumExp().shape();
+            if (!Arrays.equals(lse, new int[] {q.dim(0), mask.heads(), q.dim(1)})) {
+                throw fail(op, "forward.logSumExp " + Arrays.toString(lse) + " must be [" + q.dim(0) + ", "
+                        + mask.heads() + ", " + q.dim(1) + "]");
+            }
+            AttentionGrads g = p.attentionBackward(qr, kr, vr, mask, dropout, new AttentionForward(or, lr), dr);
+            return new AttentionGrads(temp(g.dQ()), temp(g.dK()), temp(g.dV()));
+        }
+
+        @Override
+        public CrossEntropy crossEntropy(Tensor x, Tensor head, int[] labels, float[] weights) {
+            String op = "crossEntropy";
+            Tensor xr = in(op, "x", x);
+            Tensor hr = in(op, "head", head);
+            rank(op, "x", x, 3);
+            rank(op, "head", head, 2);
+            if (x.dim(2) != head.dim(1)) {
+                throw fail(op, "x " + Arrays.toString(x.shape()) + " has " + x.dim(2) + " columns but head "
+                        + Arrays.toString(head.shape()) + " has rows of " + head.dim(1));
+            }
+            int n = x.dim(0) * x.dim(1);
+            if (labels == null || labels.length != n || weights == null || weights.length != n) {
+                throw fail(op, "need " + n + " labels and weights for x " + Arrays.toString(x.shape()) + ", got "
+                        + (labels == null ? "null" : labels.length) + " and "
+                        + (weights == null ? "null" : weights.length));
+            }
+            int vocab = head.dim(0);
+            for (int i = 0; i < n; i++) {
+                if (labels[i] < 0 || labels[i] >= vocab) {
+                    throw fail(op, "label " + labels[i] + " at index " + i + " outside the head's [0, " + vocab + ")");
+                }
+                if (!Float.isFinite(weights[i])) {
+                    throw fail(op, "weight " + weights[i] + " at index " + i + " is not finite");
+                }
+            }
+            CrossEntropy c = p.crossEntropy(xr, hr, labels, weights);
+            return new CrossEntropy(c.losses(), temp(c.dX()), temp(c.dHead()));
+        }
+
+        @Override
+        public Tensor dropout(Tensor x, Dropout dropout) {
+            String op = "dropout";
+            Tensor xr = in(op, "x", x);
+            if (dropout == null) {
+                throw fail(op, "dropout must not be null (use Dropout.NONE)");
+            }
+            return temp(p.dropout(xr, dropout));
         }
     }
 }

@@ -8,7 +8,8 @@ public final class OpPacks {
     private static final Map<Class<?>, String> WHAT = Map.of(
             FusedAttention.class, "fused dual-channel attention (the CogVideo transformer)",
             LocalAttention.class, "local attention (CogView2 super-resolution)",
-            VqVaeOps.class, "VQ-VAE image operations (the image tokenizer: encoding pictures, decoding frames)");
+            VqVaeOps.class, "VQ-VAE image operations (the image tokenizer: encoding pictures, decoding frames)",
+            TrainingOps.class, "training operations (backward passes, training attention masks, the fused loss)");
 
     private OpPacks() {
     }
@@ -38,6 +39,6 @@ public final class OpPacks {
 
     /** The packs this project defines, in a stable order. */
     public static java.util.List<Class<? extends OpPack>> known() {
-        return java.util.List.of(FusedAttention.class, LocalAttention.class, VqVaeOps.class);
+        return java.util.List.of(FusedAttention.class, LocalAttention.class, VqVaeOps.class, TrainingOps.class);
     }
 }

@@ -5,7 +5,12 @@ import io.cogvideo.checkpoint.SatCheckpoint;
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.training.AdamWOptions;
 import io.cogvideo.training.LearningRateSchedule;
+import io.cogvideo.spi.BackendOptions;
+import io.cogvideo.spi.Backends;
+import io.cogvideo.spi.Backend;
+import io.cogvideo.spi.DType;
 import io.cogvideo.training.TrainableModel;
+import io.cogvideo.training.TrainableModels;
 import io.cogvideo.training.Trainer;
 import io.cogvideo.training.TrainerOptions;
 import io.cogvideo.training.TrainingDataset;
@@ -107,6 +112,20 @@ final class TrainCommand implements Callable<Integer> {
             + "cpu; the CUDA backend reports the training pack as unsupported).")
     String backend;
 
+    @Option(names = "--hidden-dropout", defaultValue = "0", paramLabel = "P",
+            description = "Dropout after the embeddings and on each MLP output, in [0, 1) (the original trained with "
+                    + "0.1). Default: ${DEFAULT-VALUE}.")
+    float hiddenDropout;
+
+    @Option(names = "--attention-dropout", defaultValue = "0", paramLabel = "P",
+            description = "Dropout of the attention probabilities, in [0, 1) (the original: 0.1). "
+                    + "Default: ${DEFAULT-VALUE}.")
+    float attentionDropout;
+
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
+            description = "Backend threads (0: all processors). Default: ${DEFAULT-VALUE}.")
+    int threads;
+
     @Override
     public Integer call() {
         if (initFrom == null && resume == null) {
@@ -146,7 +165,14 @@ final class TrainCommand implements Callable<Integer> {
                 .withCheckpointInterval(checkpointInterval);
         System.err.printf(Locale.ROOT, "data: %d rows of %d tokens (%s); stage %d, %d updates of batch %d%n",
                 dataset.size(), layout.sequenceLength(), data, stage, steps, batch);
-        TrainableModel model = openModel(modelDir, config, backend == null ? "cpu" : backend);
+        try (Backend be = Backends.create(backend == null ? "cpu" : backend,
+                new BackendOptions(threads, DType.FLOAT32))) {
+            return train(TrainableModels.cogVideo(modelDir, be, hiddenDropout, attentionDropout, seed), dataset,
+                    options, resumeDir);
+        }
+    }
+
+    private int train(TrainableModel model, TrainingDataset dataset, TrainerOptions options, Path resumeDir) {
         TrainingListener bar = new ProgressBar(System.err, System.console() != null);
         Trainer trainer = resumeDir == null ? new Trainer(model, dataset, options, bar)
                 : Trainer.resume(model, dataset, options, resumeDir, bar);
@@ -157,16 +183,6 @@ final class TrainCommand implements Callable<Integer> {
                 Double.isNaN(r.lastEvalLoss()) ? "n/a" : String.format(Locale.ROOT, "%.6f", r.lastEvalLoss()),
                 r.lastCheckpoint());
         return 0;
-    }
-
-    /**
-     * The model's training side (forward, backward, parameter access) on the chosen backend. Not merged in this
-     * branch: the training op pack and {@code CogVideoModel}'s loss and gradients come from the "train-model" work.
-     */
-    private static TrainableModel openModel(Path dir, CogVideoConfig config, String backendName) {
-        throw new CogVideoException("train: not wired yet: the model's training forward/backward (issue #13, the "
-                + "TrainingOps pack) is not part of this build; data and options were checked (" + dir + ", "
-                + config.numLayers() + " layers, hidden " + config.hiddenSize() + ", backend " + backendName + ")");
     }
 
     /** Loss, tokens/s and ETA: a bar redrawn in place on a terminal, a line every 10% otherwise. */

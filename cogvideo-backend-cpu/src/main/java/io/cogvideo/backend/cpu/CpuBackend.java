@@ -10,7 +10,9 @@ import io.cogvideo.spi.LocalAttention;
 import io.cogvideo.spi.OpPack;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
+import io.cogvideo.spi.TrainingOps;
 import io.cogvideo.spi.VqVaeOps;
+import io.cogvideo.training.HostTrainingOps;
 import io.cogvideo.spi.WeightUse;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -51,6 +53,8 @@ final class CpuBackend implements Backend {
     private final int blasThreads;
     private final CpuAttention attention;
     private final CpuImageOps imageOps;
+    /** Training: the core's plain-Java pack (double-precision kernels over this backend's host arrays). */
+    private final TrainingOps training = new HostTrainingOps(this);
     /** Idle off-heap buffers for widened float16 weights (at most one per concurrent uncached pass). */
     private final List<Blas.Scratch> idleScratch = new ArrayList<>();
     private boolean closed;
@@ -360,7 +364,8 @@ final class CpuBackend implements Backend {
     @Override
     public <P extends OpPack> Optional<P> find(Class<P> pack) {
         Object p = pack == FusedAttention.class || pack == LocalAttention.class ? attention
-                : pack == VqVaeOps.class ? imageOps : null;
+                : pack == VqVaeOps.class ? imageOps
+                : pack == TrainingOps.class ? training : null;
         return Optional.ofNullable(p).map(pack::cast);
     }
 

@@ -30,7 +30,8 @@ class OpPacksTest {
 
     @Test
     void withoutLeavesOutExactlyTheNamedPacks() {
-        Backend none = ReferenceBackend.without(FusedAttention.class, LocalAttention.class, VqVaeOps.class);
+        Backend none = ReferenceBackend.without(FusedAttention.class, LocalAttention.class, VqVaeOps.class,
+                TrainingOps.class);
         for (Class<? extends OpPack> p : OpPacks.known()) {
             assertThat(none.find(p)).as(p.getSimpleName()).isEmpty();
         }
@@ -45,7 +46,8 @@ class OpPacksTest {
 
     @Test
     void describeAndKnown() {
-        assertThat(OpPacks.known()).containsExactly(FusedAttention.class, LocalAttention.class, VqVaeOps.class);
+        assertThat(OpPacks.known()).containsExactly(FusedAttention.class, LocalAttention.class, VqVaeOps.class,
+                TrainingOps.class);
         assertThat(OpPacks.describe(FusedAttention.class))
                 .isEqualTo("fused dual-channel attention (the CogVideo transformer)");
         assertThat(OpPacks.describe(LocalAttention.class)).isEqualTo("local attention (CogView2 super-resolution)");

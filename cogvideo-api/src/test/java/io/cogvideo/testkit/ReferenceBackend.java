@@ -9,6 +9,8 @@ import io.cogvideo.spi.LocalAttention;
 import io.cogvideo.spi.LocalAttentionSpec;
 import io.cogvideo.spi.OpPack;
 import io.cogvideo.spi.OpPacks;
+import io.cogvideo.spi.TrainingOps;
+import io.cogvideo.training.HostTrainingOps;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
 import io.cogvideo.spi.VqVaeOps;
@@ -24,8 +26,9 @@ import java.util.Set;
  * accumulated in {@code double}. Weights are widened to float32 exactly ({@link TensorData#toFloatArray}) and kept
  * in their checkpoint layout whatever their {@link WeightUse}; key/value caches are float32 only.
  *
- * <p>It implements the primitive {@link Backend} and all three op packs ({@link FusedAttention},
- * {@link LocalAttention}, {@link VqVaeOps}); {@link #without} leaves chosen packs out, for capability tests.
+ * <p>It implements the primitive {@link Backend} and the op packs {@link FusedAttention}, {@link LocalAttention} and
+ * {@link VqVaeOps}, and offers the core's plain-Java {@link TrainingOps}; {@link #without} leaves chosen packs out,
+ * for capability tests.
  *
  * <p>As every backend, it contains no argument validation: wrap it in {@link io.cogvideo.spi.CheckedBackend}
  * ({@code CheckedBackend.wrap(new ReferenceBackend(), true)}), which checks every call before it gets here.
@@ -364,7 +367,11 @@ public final class ReferenceBackend implements Backend, FusedAttention, LocalAtt
 
     @Override
     public <P extends OpPack> Optional<P> find(Class<P> pack) {
-        return packs.contains(pack) ? Optional.of(pack.cast(this)) : Optional.empty();
+        if (!packs.contains(pack)) {
+            return Optional.empty();
+        }
+        // training: the core's plain-Java pack over this backend's tensors; the others this class implements itself
+        return pack == TrainingOps.class ? HostTrainingOps.offer(this, pack) : Optional.of(pack.cast(this));
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.cogvideo.generation.SequenceLayout;
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.model.CogVideoWeights;
+import io.cogvideo.model.CogVideoTraining;
 import io.cogvideo.model.InferenceState;
 import io.cogvideo.model.SequenceOptions;
 import io.cogvideo.spi.Backend;
@@ -14,13 +15,21 @@ import io.cogvideo.spi.DType;
 import io.cogvideo.spi.Half;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
+import io.cogvideo.training.AdamW;
+import io.cogvideo.training.AdamWOptions;
+import io.cogvideo.training.TrainingExample;
+import io.cogvideo.training.TrainingLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,7 +38,8 @@ import picocli.CommandLine.Option;
 
 /**
  * Whole-model timings on a model with seeded random fp16 weights (no checkpoint needed): the uncached stage-1
- * prefill of text + 5 frames, and cached steps at several batch sizes, with peak memory.
+ * prefill of text + 5 frames, and cached steps at several batch sizes, with peak memory; with {@code --what train},
+ * full training optimizer steps on one stage-1 row (float32 master weights).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Time the transformer on a model of any size with seeded random weights.",
@@ -40,7 +50,8 @@ final class BenchCommand implements Callable<Integer> {
     CogVideoCli.Common common;
 
     @Option(names = "--what", defaultValue = "transformer", description = "transformer (default), dsr "
-            + "(super-resolution forward per frame), or tokenizers (text encode throughput, VQ-VAE decode per frame).")
+            + "(super-resolution forward per frame), tokenizers (text encode throughput, VQ-VAE decode per frame), "
+            + "or train (full optimizer steps on one stage-1 row, the original's freezing: only mixins.* train).")
     String what;
 
     @Option(names = "--text-tokenizer", paramLabel = "FILE", description = "For --what tokenizers (default: demo).")
@@ -93,6 +104,18 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--reference-step-ms", description = "Reference cached step in ms, for a ratio (original, small: 26).")
     Double refStep;
 
+    @Option(names = "--train-steps", defaultValue = "3", description = "For --what train: timed optimizer steps "
+            + "(median). Default: ${DEFAULT-VALUE}.")
+    int trainSteps;
+
+    @Option(names = "--train-warmup", defaultValue = "1", description = "For --what train: untimed steps first. "
+            + "Default: ${DEFAULT-VALUE}.")
+    int trainWarmup;
+
+    @Option(names = "--reference-train-s", description = "For --what train: the original's seconds per optimizer "
+            + "step, for a ratio (small, frozen, 2 threads: 7.6).")
+    Double refTrain;
+
     @Option(names = "--backend", description = "Backend name (default: best available).")
     String backend;
 
@@ -108,8 +131,8 @@ final class BenchCommand implements Callable<Integer> {
         if (what.equals("tokenizers")) {
             return tokenizers();
         }
-        if (!what.equals("transformer") && !what.equals("dsr")) {
-            throw new CogVideoException("--what must be transformer, dsr or tokenizers, got '" + what + "'");
+        if (!what.equals("transformer") && !what.equals("dsr") && !what.equals("train")) {
+            throw new CogVideoException("--what must be transformer, dsr, tokenizers or train, got '" + what + "'");
         }
         int l;
         int h;
@@ -152,6 +175,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (what.equals("dsr")) {
             return dsr(l, h, nh);
+        }
+        if (what.equals("train")) {
+            return train(l, h, nh);
         }
         CogVideoConfig c = new CogVideoConfig(l, h, nh, vocab, 1024, 2000, 64, 400, 5, -1, 1,
                 Math.min(20000, vocab), 1e-5f);
@@ -306,6 +332,108 @@ final class BenchCommand implements Callable<Integer> {
             }
             System.out.printf(Locale.ROOT, "VQ-VAE decode 20x20 -> 160x160 (%s, codebook %d): median %.1f ms per frame "
                     + "over %d runs%n", im.getFileName(), it.codebookSize(), median(t), t.length);
+        }
+        return 0;
+    }
+
+    /**
+     * Training speed: a random model of the chosen size with float32 master weights, one stage-1 row of the full
+     * layout (64 text slots + 5 frames), the original's freezing ({@code mixins.*} trainable), and full optimizer
+     * steps: forward + backward ({@link CogVideoTraining}), AdamW ({@link AdamW}, the original's hyper-parameters) on
+     * the trainable parameters, and the push of the updated weights to the backend (the model rebuilt, as
+     * {@code CogVideoTrainable.setParameters} does).
+     */
+    private int train(int l, int h, int nh) {
+        if (trainSteps < 1 || trainWarmup < 0) {
+            throw new CogVideoException("--train-steps must be >= 1 and --train-warmup >= 0, got " + trainSteps
+                    + " and " + trainWarmup);
+        }
+        CogVideoConfig c = new CogVideoConfig(l, h, nh, vocab, 1024, 2000, 64, 400, 5, -1, 1,
+                Math.min(20000, vocab), 1e-5f);
+        if (vocab <= 20090) {
+            throw new CogVideoException("--what train needs --vocab > 20090 (text ids, <pad> 20003 and "
+                    + "<start_of_image> 20090 above the 20000 image tokens), got " + vocab);
+        }
+        Map<String, int[]> shapes = CogVideoTraining.parameterShapes(c);
+        Map<String, float[]> values = new LinkedHashMap<>(); // float32 master weights
+        RandomWeights random = new RandomWeights(42);
+        for (Map.Entry<String, int[]> e : shapes.entrySet()) {
+            values.put(e.getKey(), random.require(e.getKey(), e.getValue()).toFloatArray());
+        }
+        Set<String> trainable = CogVideoTraining.plusChannelKeys(c);
+        long trainableCount = 0;
+        for (String k : trainable) {
+            trainableCount += values.get(k).length;
+        }
+        System.out.printf(Locale.ROOT, "model: %d layers, hidden %d, %d heads, vocab %d: %,d parameters, %,d "
+                + "trainable (mixins.*)%n", l, h, nh, vocab, c.parameterCount(), trainableCount);
+        io.cogvideo.model.WeightSource source = (key, shape) -> {
+            float[] v = values.get(key);
+            if (v == null) {
+                throw new CogVideoException("no parameter '" + key + "'");
+            }
+            return TensorData.ofFloats(key, v, shape);
+        };
+        TrainingLayout layout = new TrainingLayout(64, c.frameLength(), c.frameCount(), TrainingLayout.ICETK_PAD,
+                20090);
+        SplittableRandom rnd = new SplittableRandom(7);
+        int[] textIds = new int[12];
+        for (int i = 0; i < textIds.length; i++) {
+            int id;
+            do {
+                id = c.imageVocabSize() + rnd.nextInt(vocab - c.imageVocabSize());
+            } while (id == TrainingLayout.ICETK_PAD || id == 20090);
+            textIds[i] = id;
+        }
+        int[][] frames = new int[c.frameCount()][c.frameLength()];
+        for (int[] f : frames) {
+            for (int i = 0; i < f.length; i++) {
+                f[i] = rnd.nextInt(c.imageVocabSize());
+            }
+        }
+        TrainingExample row = layout.build(textIds, frames, 1);
+        int n = row.length();
+        Map<String, float[]> params = new LinkedHashMap<>();
+        for (String k : trainable) {
+            params.put(k, values.get(k)); // AdamW updates the master arrays in place
+        }
+        AdamW adam = new AdamW(AdamWOptions.ORIGINAL);
+        try (Backend b = Backends.create(backend, new BackendOptions(threads, DType.FLOAT32))) {
+            System.out.println("backend: " + b.description());
+            long t0 = System.nanoTime();
+            CogVideoModel model = new CogVideoModel(c, CogVideoWeights.load(c, source, b), b);
+            System.out.printf(Locale.ROOT, "weights ready in %.1f s; one stage-1 row of %d tokens (64 text slots + %d"
+                    + " frames of %d)%n", (System.nanoTime() - t0) / 1e9, n, c.frameCount(), c.frameLength());
+            double[] total = new double[trainSteps];
+            double[] fwdBwd = new double[trainSteps];
+            for (int step = 0; step < trainWarmup + trainSteps; step++) {
+                long a = System.nanoTime();
+                CogVideoTraining.Result r = new CogVideoTraining(model, CogVideoTraining.Options.defaults())
+                        .lossAndGradients(List.of(row), trainable, step);
+                long fb = System.nanoTime();
+                adam.step(params, r.gradients(), AdamWOptions.ORIGINAL.lr());
+                long ad = System.nanoTime();
+                CogVideoModel old = model;
+                model = new CogVideoModel(c, CogVideoWeights.load(c, source, b), b);
+                old.weights().close();
+                long end = System.nanoTime();
+                boolean timed = step >= trainWarmup;
+                System.out.printf(Locale.ROOT, "%s step %d: loss %.4f, %.2f s (forward+backward %.2f s, AdamW %.3f s,"
+                        + " weight push %.2f s)%n", timed ? "timed" : "warm-up", step + 1, r.loss(), (end - a) / 1e9,
+                        (fb - a) / 1e9, (ad - fb) / 1e9, (end - ad) / 1e9);
+                if (timed) {
+                    total[step - trainWarmup] = (end - a) / 1e9;
+                    fwdBwd[step - trainWarmup] = (fb - a) / 1e9;
+                }
+            }
+            double med = median(total);
+            System.out.printf(Locale.ROOT, "train step (stage 1, %d tokens, mixins.* trainable): median %.2f s/step "
+                    + "(forward+backward median %.2f s) over %d steps after %d warm-up, %.0f tokens/s%s%n", n, med,
+                    median(fwdBwd), trainSteps, trainWarmup, n / med, refTrain == null ? ""
+                            : String.format(Locale.ROOT, " (original %.2f s/step, %.0f tokens/s: %.2fx)", refTrain,
+                                    n / refTrain, refTrain / med));
+            System.out.printf(Locale.ROOT, "peak: heap %.0f MiB used, process RSS %s%n", usedHeapMiB(), peakRss());
+            model.weights().close();
         }
         return 0;
     }

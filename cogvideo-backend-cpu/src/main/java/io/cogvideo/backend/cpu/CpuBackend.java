@@ -12,7 +12,6 @@ import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
 import io.cogvideo.spi.TrainingOps;
 import io.cogvideo.spi.VqVaeOps;
-import io.cogvideo.training.HostTrainingOps;
 import io.cogvideo.spi.WeightUse;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,8 +26,8 @@ import java.util.Optional;
  * checkpoint holds float16 (or when asked), half the memory, and widened to float32 inside the kernels (float32
  * arithmetic throughout). No ND4J code runs: OpenBLAS is called through JavaCPP's preset directly.
  *
- * <p>Op packs ({@link #find}): {@link FusedAttention} and {@link LocalAttention} ({@link CpuAttention}) and
- * {@link VqVaeOps} ({@link CpuImageOps}).
+ * <p>Op packs ({@link #find}): {@link FusedAttention} and {@link LocalAttention} ({@link CpuAttention}),
+ * {@link VqVaeOps} ({@link CpuImageOps}) and {@link TrainingOps} ({@link CpuTrainingOps}).
  *
  * <p><b>State.</b> Everything belongs to the instance: the options, one pool of {@code threads} workers
  * ({@link CpuThreads}, used by every parallel loop of the backend and its packs), the attention block plans and the
@@ -53,8 +52,8 @@ final class CpuBackend implements Backend {
     private final int blasThreads;
     private final CpuAttention attention;
     private final CpuImageOps imageOps;
-    /** Training: the core's plain-Java pack (double-precision kernels over this backend's host arrays). */
-    private final TrainingOps training = new HostTrainingOps(this);
+    /** Training: float32 kernels and OpenBLAS GEMMs on this backend's arrays ({@link CpuTrainingOps}). */
+    private final CpuTrainingOps training;
     /** Idle off-heap buffers for widened float16 weights (at most one per concurrent uncached pass). */
     private final List<Blas.Scratch> idleScratch = new ArrayList<>();
     private boolean closed;
@@ -76,6 +75,7 @@ final class CpuBackend implements Backend {
         this.threads = new CpuThreads(n > 0 ? n : Runtime.getRuntime().availableProcessors());
         this.attention = new CpuAttention(threads, blasThreads);
         this.imageOps = new CpuImageOps(blasThreads);
+        this.training = new CpuTrainingOps(threads, blasThreads);
     }
 
     @Override
@@ -360,7 +360,10 @@ final class CpuBackend implements Backend {
         }
     }
 
-    /** The attention packs ({@link CpuAttention}) and the VQ-VAE pack ({@link CpuImageOps}); nothing else. */
+    /**
+     * The attention packs ({@link CpuAttention}), the VQ-VAE pack ({@link CpuImageOps}) and the training pack
+     * ({@link CpuTrainingOps}); nothing else.
+     */
     @Override
     public <P extends OpPack> Optional<P> find(Class<P> pack) {
         Object p = pack == FusedAttention.class || pack == LocalAttention.class ? attention
@@ -410,5 +413,6 @@ final class CpuBackend implements Backend {
         }
         threads.close();
         attention.clear();
+        training.clear();
     }
 }

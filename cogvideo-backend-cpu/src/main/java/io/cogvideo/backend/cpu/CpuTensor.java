@@ -95,6 +95,11 @@ final class CpuTensor implements Tensor {
         return heapT(null);
     }
 
+    /** The transposed float32 form if it exists now ({@code null} if not): read without making or dropping a form. */
+    float[] heapTIfPresent() {
+        return heapT;
+    }
+
     /** {@link #heapT()}, transposing on {@code threads} if the form is made now. */
     float[] heapT(CpuThreads threads) {
         float[] t = heapT;

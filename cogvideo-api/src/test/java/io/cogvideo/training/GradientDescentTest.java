@@ -1,5 +1,6 @@
 package io.cogvideo.training;
 
+import io.cogvideo.testkit.ReferenceBackend;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cogvideo.model.CogVideoConfig;
@@ -68,7 +69,7 @@ class GradientDescentTest {
     }
 
     private static double[] descend(int stage, java.util.Set<String> keys, int steps, float lr) {
-        CheckedBackend backend = CheckedBackend.wrap(new HostTestBackend());
+        CheckedBackend backend = CheckedBackend.wrap(new ReferenceBackend());
         CogVideoModel model = MicroModels.model(backend, 21);
         CogVideoConfig c = model.config();
         Map<String, float[]> w = weights(model, backend);

@@ -1,5 +1,6 @@
 package io.cogvideo.training;
 
+import io.cogvideo.testkit.ReferenceBackend;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -27,7 +28,7 @@ import org.junit.jupiter.api.Test;
  * works end to end on a micro model (gradients only for the requested keys, seeded dropout, no leaked tensors).
  */
 class HostTrainingOpsTest {
-    private final CheckedBackend backend = CheckedBackend.wrap(new HostTestBackend(), true);
+    private final CheckedBackend backend = CheckedBackend.wrap(new ReferenceBackend(), true);
     private final TrainingOps ops = OpPacks.require(backend, TrainingOps.class, "tests");
 
     @AfterEach
@@ -190,7 +191,7 @@ class HostTrainingOpsTest {
 
     @Test
     void aBackendWithoutThePackFailsWithAClearMessage() {
-        CheckedBackend plain = CheckedBackend.wrap(new HostTestBackend(false));
+        CheckedBackend plain = CheckedBackend.wrap(ReferenceBackend.without(io.cogvideo.spi.TrainingOps.class));
         CogVideoModel model = MicroModels.model(plain, 1);
         assertThat(OpPacks.has(plain, TrainingOps.class)).isFalse();
         assertThatThrownBy(() -> new CogVideoTraining(model, CogVideoTraining.Options.defaults()))

@@ -1,5 +1,6 @@
 package io.cogvideo.training;
 
+import io.cogvideo.testkit.ReferenceBackend;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.cogvideo.model.CogVideoConfig;
@@ -32,7 +33,7 @@ class TrainerOnModelTest {
 
     @BeforeEach
     void open() {
-        backend = CheckedBackend.wrap(new HostTestBackend(true), true);
+        backend = CheckedBackend.wrap(new ReferenceBackend(), true);
     }
 
     @AfterEach

@@ -1,5 +1,6 @@
 package io.cogvideo.training;
 
+import io.cogvideo.testkit.ReferenceBackend;
 import io.cogvideo.model.CogVideoConfig;
 import io.cogvideo.model.CogVideoModel;
 import io.cogvideo.model.CogVideoTraining;
@@ -27,7 +28,7 @@ class TrainingSpeedBench {
     void smallConfigStage1() {
         Assumptions.assumeTrue(Boolean.getBoolean("cogvideo.bench.train"), "benchmark: -Dcogvideo.bench.train=true");
         CogVideoConfig c = new CogVideoConfig(8, 512, 8, 20100, 1024, 2000, 12, 400, 5, -1, 1, 20000, 1e-5f);
-        CheckedBackend backend = CheckedBackend.wrap(new HostTestBackend());
+        CheckedBackend backend = CheckedBackend.wrap(new ReferenceBackend());
         Random r = new Random(1);
         Map<String, TensorData> map = new HashMap<>();
         for (Map.Entry<String, int[]> e : CogVideoTraining.parameterShapes(c).entrySet()) {

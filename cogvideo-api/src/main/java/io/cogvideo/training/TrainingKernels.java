@@ -85,23 +85,30 @@ public final class TrainingKernels {
 
     // ---------------------------------------------------------------- layer norm, gelu, mix
 
+    /** {mean, 1 / sqrt(biased variance + eps)} of {@code x[o, o + h)}. */
+    private static double[] rowStats(double[] x, int o, int h, double eps) {
+        double mean = 0;
+        for (int t = 0; t < h; t++) {
+            mean += x[o + t];
+        }
+        mean /= h;
+        double var = 0;
+        for (int t = 0; t < h; t++) {
+            double d = x[o + t] - mean;
+            var += d * d;
+        }
+        var /= h;
+        return new double[] {mean, 1 / Math.sqrt(var + eps)};
+    }
+
     /** LayerNorm over the last dimension {@code h} (biased variance, as PyTorch). */
     public static double[] layerNorm(double[] x, int rows, int h, double[] gamma, double[] beta, double eps) {
         double[] y = new double[rows * h];
         parallel(rows, i -> {
             int o = i * h;
-            double mean = 0;
-            for (int t = 0; t < h; t++) {
-                mean += x[o + t];
-            }
-            mean /= h;
-            double var = 0;
-            for (int t = 0; t < h; t++) {
-                double d = x[o + t] - mean;
-                var += d * d;
-            }
-            var /= h;
-            double rstd = 1 / Math.sqrt(var + eps);
+            double[] st = rowStats(x, o, h, eps);
+            double mean = st[0];
+            double rstd = st[1];
             for (int t = 0; t < h; t++) {
                 y[o + t] = (x[o + t] - mean) * rstd * gamma[t] + beta[t];
             }
@@ -120,18 +127,9 @@ public final class TrainingKernels {
         double[] xhat = new double[rows * h];
         parallel(rows, i -> {
             int o = i * h;
-            double mean = 0;
-            for (int t = 0; t < h; t++) {
-                mean += x[o + t];
-            }
-            mean /= h;
-            double var = 0;
-            for (int t = 0; t < h; t++) {
-                double d = x[o + t] - mean;
-                var += d * d;
-            }
-            var /= h;
-            double rstd = 1 / Math.sqrt(var + eps);
+            double[] st = rowStats(x, o, h, eps);
+            double mean = st[0];
+            double rstd = st[1];
             double mg = 0;
             double mgx = 0;
             for (int t = 0; t < h; t++) {

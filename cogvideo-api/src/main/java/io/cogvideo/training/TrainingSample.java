@@ -38,28 +38,7 @@ public interface TrainingSample {
         for (int[] f : frames) {
             copy.add(f.clone());
         }
-        return new TrainingSample() {
-            @Override
-            public String caption() {
-                return caption;
-            }
-
-            @Override
-            public double frameRate() {
-                return frameRate;
-            }
-
-            @Override
-            public int frameCount() {
-                return copy.size();
-            }
-
-            @Override
-            public int[] frameTokens(int index) {
-                Objects.checkIndex(index, copy.size());
-                return copy.get(index).clone();
-            }
-        };
+        return of(caption, frameRate, copy.size(), i -> copy.get(i).clone());
     }
 
     /**
@@ -80,6 +59,11 @@ public interface TrainingSample {
             throw new CogVideoException("training sample '" + caption + "': frameCount = " + frameCount
                     + " is invalid; allowed: >= 1");
         }
+        return of(caption, frameRate, frameCount, i -> tokenizer.apply(frames.apply(i)));
+    }
+
+    /** The one implementation behind the factories: {@code tokens} is called with a checked index. */
+    private static TrainingSample of(String caption, double frameRate, int frameCount, IntFunction<int[]> tokens) {
         return new TrainingSample() {
             @Override
             public String caption() {
@@ -99,7 +83,7 @@ public interface TrainingSample {
             @Override
             public int[] frameTokens(int index) {
                 Objects.checkIndex(index, frameCount);
-                return tokenizer.apply(frames.apply(index));
+                return tokens.apply(index);
             }
         };
     }

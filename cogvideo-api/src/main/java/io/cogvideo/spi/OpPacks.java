@@ -9,7 +9,8 @@ public final class OpPacks {
             FusedAttention.class, "fused dual-channel attention (the CogVideo transformer)",
             LocalAttention.class, "local attention (CogView2 super-resolution)",
             VqVaeOps.class, "VQ-VAE image operations (the image tokenizer: encoding pictures, decoding frames)",
-            TrainingOps.class, "training operations (backward passes, training attention masks, the fused loss)");
+            TrainingOps.class, "training operations (backward passes, training attention masks, the fused loss)",
+            VqVaeTrainingOps.class, "VQ-VAE training operations (convolution, group norm and pooling backward)");
 
     private OpPacks() {
     }
@@ -39,6 +40,7 @@ public final class OpPacks {
 
     /** The packs this project defines, in a stable order. */
     public static java.util.List<Class<? extends OpPack>> known() {
-        return java.util.List.of(FusedAttention.class, LocalAttention.class, VqVaeOps.class, TrainingOps.class);
+        return java.util.List.of(FusedAttention.class, LocalAttention.class, VqVaeOps.class, TrainingOps.class,
+                VqVaeTrainingOps.class);
     }
 }

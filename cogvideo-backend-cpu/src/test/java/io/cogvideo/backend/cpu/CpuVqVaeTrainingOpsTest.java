@@ -24,8 +24,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * plain-Java pack ({@link HostVqVaeTrainingOps}, itself checked by finite differences in
  * {@code VqVaeTrainingKernelsGradientTest}) over the same raw backend, on the shapes of the demo VQ-VAE: batch 1 and
  * 2, 32 to 128 channels, 24x24 and 12x12 maps; 3x3 convs with padding 1, icetk's stride-2 down-sampling conv with
- * padding (0, 1, 0, 1), 1x1 convs, a conv large enough to be cut into bands of output rows, the first layer (no
- * dX, no bias). Agreement is the golden gradient rule: max abs error {@code <= 1e-4 * max|reference| + 1e-8}.
+ * padding (0, 1, 0, 1), 1x1 convs, batches split into several blocks of samples, a sample large enough to be cut
+ * into bands of output rows, the first layer (no dX, no bias). Agreement is the golden gradient rule: max abs error {@code <= 1e-4 * max|reference| + 1e-8}.
  */
 class CpuVqVaeTrainingOpsTest {
     private final CpuBackend backend = new CpuBackend(new BackendOptions(2, DType.FLOAT32));
@@ -81,6 +81,7 @@ class CpuVqVaeTrainingOpsTest {
                 Arguments.of(2, 3, 24, 24, 32, 3, 1, new int[] {1, 1, 1, 1}, false, true), // first layer
                 Arguments.of(3, 8, 9, 7, 5, 3, 2, new int[] {0, 1, 2, 0}, true, true), // odd sizes, 3 samples
                 Arguments.of(2, 16, 10, 10, 8, 1, 2, new int[] {0, 0, 0, 0}, true, true), // strided 1x1
+                Arguments.of(4, 64, 48, 48, 4, 3, 1, new int[] {1, 1, 1, 1}, true, true), // blocks of 3 + 1 samples
                 Arguments.of(1, 128, 64, 64, 4, 3, 1, new int[] {1, 1, 1, 1}, true, true)); // cut into bands
     }
 
@@ -90,8 +91,11 @@ class CpuVqVaeTrainingOpsTest {
             boolean bias) {
         int ho = (h + pad[0] + pad[1] - k) / stride + 1;
         int wo = (w + pad[2] + pad[3] - k) / stride + 1;
-        if (c * k * k * wo * ho > CpuVqVaeTrainingOps.COLUMN_LIMIT) {
-            assertThat(CpuVqVaeTrainingOps.COLUMN_LIMIT / (c * k * k * wo)).as("rows per band").isLessThan(ho);
+        int perSample = c * k * k * wo * ho; // im2col floats of one sample
+        if (n * perSample > CpuVqVaeTrainingOps.COLUMN_LIMIT) { // the shapes meant to exercise blocks and bands do
+            assertThat(Math.min(ho, CpuVqVaeTrainingOps.COLUMN_LIMIT / (c * k * k * wo)) * Math.min(n,
+                    Math.max(1, CpuVqVaeTrainingOps.COLUMN_LIMIT / perSample))).as("output rows in a block")
+                    .isLessThan(n * ho);
         }
         Tensor x = random(1, n, c, h, w);
         Tensor weight = random(0.1, o, c, k, k);

@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -91,6 +93,9 @@ class EvaluationReportTest {
         try (Stream<Path> files = Files.list(md.getParent())) {
             assertThat(files.map(p -> p.getFileName().toString()).sorted().toList())
                     .containsExactly("report.csv", "report.md");
+        }
+        if (Files.getFileStore(md).supportsFileAttributeView(PosixFileAttributeView.class)) {
+            assertThat(Files.getPosixFilePermissions(md)).contains(PosixFilePermission.OTHERS_READ);
         }
     }
 

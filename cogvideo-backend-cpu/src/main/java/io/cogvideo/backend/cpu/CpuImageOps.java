@@ -3,6 +3,7 @@ package io.cogvideo.backend.cpu;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.VqVaeOps;
 import java.util.Arrays;
+import java.util.function.IntConsumer;
 
 /**
  * The CPU backend's {@link VqVaeOps} op pack: the VQ-VAE tokenizer's convolutions, group norm, resampling, spatial
@@ -20,6 +21,9 @@ final class CpuImageOps implements VqVaeOps {
      * output rows.
      */
     static final int IM2COL_LIMIT = 1 << 22;
+
+    /** Smallest im2col buffer (floats) built on the workers; a smaller one is built on the calling thread. */
+    static final int PARALLEL_MIN = 1 << 16;
 
     /** The backend's workers, for im2col and the scatter back to NCHW over a block's samples. */
     private final CpuThreads threads;
@@ -39,8 +43,7 @@ final class CpuImageOps implements VqVaeOps {
      * block's output [o, columns], scattered back to NCHW with the bias added. A block holds as many samples as keep
      * its column buffer under {@value #IM2COL_LIMIT} floats. im2col and the scatter run over the block's samples on
      * the backend's {@link CpuThreads}, the GEMM on its OpenBLAS threads. A 1x1 stride-1 unpadded convolution needs
-     * no im2col: a single sample is one GEMM straight on the input and into the output; several samples are copied
-     * side by side (channel rows) for one GEMM per block.
+     * no im2col: one GEMM per sample (measured: as fast as, or faster than, samples side by side at these sizes).
      */
     @Override
     public Tensor conv2d(Tensor xt, Tensor wt, Tensor bt, int stride, int padTop, int padBottom, int padLeft,
@@ -68,25 +71,14 @@ final class CpuImageOps implements VqVaeOps {
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padTop == 0 && padBottom == 0 && padLeft == 0
                 && padRight == 0;
         float[] src = x.heap(); // [n, c, h, wd]
-        if (pointwise && n == 1) {
-            float[] out = new float[o * plane]; // [1, o, ho, wo] = W [o, c] · x [c, h*wd]
-            Blas.sgemm(false, false, o, plane, c, 1f, wm, src, 0f, out);
-            if (bias != null) {
-                for (int oc = 0; oc < o; oc++) {
-                    float bv = bias[oc];
-                    int base = oc * plane;
-                    for (int i = 0; i < plane; i++) {
-                        out[base + i] += bv;
-                    }
-                }
-            }
-            return new CpuTensor(new int[] {1, o, ho, wo}, out);
+        if (pointwise) {
+            return pointwise(src, n, c, o, ho, wo, wm, bias);
         }
         float[] out = new float[Math.multiplyExact(Math.multiplyExact(n, o), plane)]; // [n, o, ho, wo]
         long perSample = (long) k * plane;
         // a block: several whole samples, or (a sample too large for the limit) a band of one sample's output rows
         int samplesPerBlock = (int) Math.max(1, Math.min(n, IM2COL_LIMIT / Math.max(1, perSample)));
-        int band = perSample <= IM2COL_LIMIT || pointwise ? ho
+        int band = perSample <= IM2COL_LIMIT ? ho
                 : Math.max(1, Math.min(ho, IM2COL_LIMIT / Math.max(1, k * wo)));
         for (int s0 = 0; s0 < n; s0 += samplesPerBlock) {
             int samples = Math.min(samplesPerBlock, n - s0);
@@ -97,21 +89,14 @@ final class CpuImageOps implements VqVaeOps {
                 int first = s0;
                 int row0 = oy0;
                 float[] col = new float[k * cols]; // [k, cols]
-                // (sample, channel) pairs over the workers: a band of a single sample is parallel as well
-                threads.forRange(0, samples * c, u -> {
-                    int j = u / c;
-                    int ci = u % c;
-                    int s = first + j;
-                    if (pointwise) {
-                        System.arraycopy(src, (s * c + ci) * plane, col, ci * cols + j * part, part);
-                    } else {
-                        im2col(src, s, ci, c, h, wd, kh, kw, stride, padTop, padLeft, row0, rows, wo, col, cols,
-                                j * part);
-                    }
-                });
+                // (sample, channel) pairs over the workers (a band of a single sample is parallel as well); a small
+                // block on this thread: waking the workers would cost more
+                forRange((long) k * cols >= PARALLEL_MIN, samples * c, u -> im2col(src, first + u / c, u % c, c, h,
+                        wd, kh, kw, stride, padTop, padLeft, row0, rows, wo, col, cols, (u / c) * part));
                 float[] r = new float[o * cols]; // [o, cols] = W [o, k] · cols [k, cols]
                 Blas.sgemm(false, false, o, cols, k, 1f, wm, col, 0f, r);
-                threads.forRange(0, samples * o, u -> { // (sample, output channel) pairs
+                // (sample, output channel) pairs
+                forRange(bias != null && (long) o * cols >= 4L * PARALLEL_MIN, samples * o, u -> {
                     int j = u / o;
                     int oc = u % o;
                     int from = oc * cols + j * part;
@@ -128,6 +113,46 @@ final class CpuImageOps implements VqVaeOps {
             }
         }
         return new CpuTensor(new int[] {n, o, ho, wo}, out);
+    }
+
+    /**
+     * A 1x1 stride-1 unpadded convolution: one GEMM {@code W [o, c] · x[s] [c, h*w]} per sample, no im2col (a single
+     * sample straight on the input array and into the output); the bias added in place.
+     */
+    private static CpuTensor pointwise(float[] src, int n, int c, int o, int ho, int wo, float[] wm, float[] bias) {
+        int plane = ho * wo;
+        float[] out = new float[Math.multiplyExact(Math.multiplyExact(n, o), plane)]; // [n, o, ho, wo]
+        for (int in = 0; in < n; in++) {
+            float[] xin = n == 1 ? src : Arrays.copyOfRange(src, in * c * plane, (in + 1) * c * plane); // [c, h*w]
+            float[] res = n == 1 ? out : new float[o * plane]; // [o, h*w]
+            Blas.sgemm(false, false, o, plane, c, 1f, wm, xin, 0f, res);
+            if (res != out) {
+                System.arraycopy(res, 0, out, in * o * plane, o * plane);
+            }
+        }
+        if (bias != null) {
+            for (int in = 0; in < n; in++) {
+                for (int oc = 0; oc < o; oc++) {
+                    float bv = bias[oc];
+                    int base = (in * o + oc) * plane;
+                    for (int i = 0; i < plane; i++) {
+                        out[base + i] += bv;
+                    }
+                }
+            }
+        }
+        return new CpuTensor(new int[] {n, o, ho, wo}, out);
+    }
+
+    /** {@code body(i)} for {@code i} in {@code [0, n)}: on the backend's workers if {@code parallel}, else here. */
+    private void forRange(boolean parallel, int n, IntConsumer body) {
+        if (parallel) {
+            threads.forRange(0, n, body);
+        } else {
+            for (int i = 0; i < n; i++) {
+                body.accept(i);
+            }
+        }
     }
 
     /**

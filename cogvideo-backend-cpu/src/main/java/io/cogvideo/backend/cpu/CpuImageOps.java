@@ -23,7 +23,7 @@ final class CpuImageOps implements VqVaeOps {
     static final int IM2COL_LIMIT = 1 << 22;
 
     /** Smallest im2col buffer (floats) built on the workers; a smaller one is built on the calling thread. */
-    static final int PARALLEL_MIN = 1 << 16;
+    static final int PARALLEL_MIN = 1 << 20;
 
     /** The backend's workers, for im2col and the scatter back to NCHW over a block's samples. */
     private final CpuThreads threads;

@@ -41,8 +41,9 @@ final class CpuImageOps implements VqVaeOps {
      * im2col + one OpenBLAS GEMM per block of samples side by side: with {@code cols} [c·kh·kw, columns] the im2col
      * of the block's samples (or of a band of one sample's output rows), {@code W [o, c·kh·kw] · cols} is the
      * block's output [o, columns], scattered back to NCHW with the bias added. A block holds as many samples as keep
-     * its column buffer under {@value #IM2COL_LIMIT} floats. im2col and the scatter run over the block's samples on
-     * the backend's {@link CpuThreads}, the GEMM on its OpenBLAS threads. A 1x1 stride-1 unpadded convolution needs
+     * its column buffer under {@value #IM2COL_LIMIT} floats. The im2col of a block of at least {@value #PARALLEL_MIN}
+     * floats (and a scatter of at least four times that) runs over (sample, channel) pairs on the backend's
+     * {@link CpuThreads}, a smaller one on the calling thread; the GEMM runs on the backend's OpenBLAS threads. A 1x1 stride-1 unpadded convolution needs
      * no im2col: one GEMM per sample (measured: as fast as, or faster than, samples side by side at these sizes).
      */
     @Override

@@ -78,7 +78,7 @@ final class CpuBackend implements Backend {
         this.blasThreads = n > 0 ? n : Blas.defaultThreads();
         this.threads = new CpuThreads(n > 0 ? n : Runtime.getRuntime().availableProcessors());
         this.attention = new CpuAttention(threads, blasThreads);
-        this.imageOps = new CpuImageOps(blasThreads);
+        this.imageOps = new CpuImageOps(threads, blasThreads);
         this.training = new CpuTrainingOps(threads, blasThreads);
         this.vqVaeTraining = new CpuVqVaeTrainingOps(threads, blasThreads);
     }

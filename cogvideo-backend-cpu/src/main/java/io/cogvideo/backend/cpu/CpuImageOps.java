@@ -3,30 +3,49 @@ package io.cogvideo.backend.cpu;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.VqVaeOps;
 import java.util.Arrays;
+import java.util.function.IntConsumer;
 
 /**
  * The CPU backend's {@link VqVaeOps} op pack: the VQ-VAE tokenizer's convolutions, group norm, resampling, spatial
- * attention and codebook search on NCHW float32 tensors. Convolutions are im2col + an OpenBLAS GEMM on heap arrays;
- * the attention's two products and the codebook's distance products are GEMMs as well; everything else is plain Java
- * loops on heap arrays. No ND4J arrays (they would be freed only by the garbage collector, and ND4J would bring its
+ * attention and codebook search on NCHW float32 tensors. Convolutions are im2col + one OpenBLAS GEMM per block of
+ * samples on heap arrays; the attention's two products and the codebook's distance products are GEMMs as well;
+ * everything else is plain Java loops on heap arrays. No ND4J arrays (they would be freed only by the garbage collector, and ND4J would bring its
  * own process-wide thread pool).
  *
- * <p>One instance per backend; its GEMMs run with the backend's OpenBLAS thread count (the other loops are serial).
- * Inputs are raw {@link CpuTensor}s already validated by {@code CheckedBackend}. Thread-safe.
+ * <p>One instance per backend; its GEMMs run with the backend's OpenBLAS thread count; the convolution's im2col
+ * and scatter run on the backend's {@link CpuThreads} (the other loops are serial). Inputs are raw {@link CpuTensor}s already validated by {@code CheckedBackend}. Thread-safe.
  */
 final class CpuImageOps implements VqVaeOps {
-    /** Largest im2col buffer (floats) built at once; bigger convolutions are split into bands of output rows. */
-    static final int IM2COL_LIMIT = 1 << 23;
+    /**
+     * Largest im2col buffer (floats) of a block of samples (16 MB); a sample larger than that is cut into bands of
+     * output rows.
+     */
+    static final int IM2COL_LIMIT = 1 << 22;
 
+    /** Smallest im2col buffer (floats) built on the workers; a smaller one is built on the calling thread. */
+    static final int PARALLEL_MIN = 1 << 20;
+
+    /** The backend's workers, for im2col and the scatter back to NCHW over a block's samples. */
+    private final CpuThreads threads;
     /** OpenBLAS threads for this backend's GEMMs. */
     private final int blasThreads;
 
-    CpuImageOps(int blasThreads) {
+    CpuImageOps(CpuThreads threads, int blasThreads) {
+        this.threads = threads;
         this.blasThreads = blasThreads;
     }
 
     // ------------------------------------------------------------------ convolution
 
+    /**
+     * im2col + one OpenBLAS GEMM per block of samples side by side: with {@code cols} [c·kh·kw, columns] the im2col
+     * of the block's samples (or of a band of one sample's output rows), {@code W [o, c·kh·kw] · cols} is the
+     * block's output [o, columns], scattered back to NCHW with the bias added. A block holds as many samples as keep
+     * its column buffer under {@value #IM2COL_LIMIT} floats. The im2col of a block of at least {@value #PARALLEL_MIN}
+     * floats (and a scatter of at least four times that) runs over (sample, channel) pairs on the backend's
+     * {@link CpuThreads}, a smaller one on the calling thread; the GEMM runs on the backend's OpenBLAS threads. A 1x1 stride-1 unpadded convolution needs
+     * no im2col: one GEMM per sample (measured: as fast as, or faster than, samples side by side at these sizes).
+     */
     @Override
     public Tensor conv2d(Tensor xt, Tensor wt, Tensor bt, int stride, int padTop, int padBottom, int padLeft,
             int padRight) {
@@ -47,35 +66,72 @@ final class CpuImageOps implements VqVaeOps {
         int wo = (wp - kw) / stride + 1;
         int k = c * kh * kw;
         int plane = ho * wo;
-        float[] out = new float[Math.multiplyExact(Math.multiplyExact(n, o), plane)];
         // GEMMs through OpenBLAS on heap arrays (ND4J arrays here would be freed only by the garbage collector)
         float[] wm = w.heap(); // [o, k]
+        float[] bias = b == null ? null : b.heap(); // [o]
         boolean pointwise = kh == 1 && kw == 1 && stride == 1 && padTop == 0 && padBottom == 0 && padLeft == 0
                 && padRight == 0;
-        float[] src = x.heap();
-        int band = Math.max(1, Math.min(ho, IM2COL_LIMIT / Math.max(1, k * wo)));
-        for (int in = 0; in < n; in++) {
-            if (pointwise) {
-                float[] xin = Arrays.copyOfRange(src, in * c * plane, (in + 1) * c * plane); // [c, h*w]
-                float[] res = new float[o * plane];
-                Blas.sgemm(false, false, o, plane, c, 1f, wm, xin, 0f, res);
-                System.arraycopy(res, 0, out, in * o * plane, o * plane);
-                continue;
-            }
+        float[] src = x.heap(); // [n, c, h, wd]
+        if (pointwise) {
+            return pointwise(src, n, c, o, ho, wo, wm, bias);
+        }
+        float[] out = new float[Math.multiplyExact(Math.multiplyExact(n, o), plane)]; // [n, o, ho, wo]
+        long perSample = (long) k * plane;
+        // a block: several whole samples, or (a sample too large for the limit) a band of one sample's output rows
+        int samplesPerBlock = (int) Math.max(1, Math.min(n, IM2COL_LIMIT / Math.max(1, perSample)));
+        int band = perSample <= IM2COL_LIMIT ? ho
+                : Math.max(1, Math.min(ho, IM2COL_LIMIT / Math.max(1, k * wo)));
+        for (int s0 = 0; s0 < n; s0 += samplesPerBlock) {
+            int samples = Math.min(samplesPerBlock, n - s0);
             for (int oy0 = 0; oy0 < ho; oy0 += band) {
                 int rows = Math.min(band, ho - oy0);
-                int cols = rows * wo;
-                float[] col = new float[k * cols];
-                im2col(src, in, c, h, wd, kh, kw, stride, padTop, padLeft, oy0, rows, wo, col);
-                float[] r = new float[o * cols];
+                int part = rows * wo; // columns of one sample in the block
+                int cols = samples * part;
+                int first = s0;
+                int row0 = oy0;
+                float[] col = new float[k * cols]; // [k, cols]
+                // (sample, channel) pairs over the workers (a band of a single sample is parallel as well); a small
+                // block on this thread: waking the workers would cost more
+                forRange((long) k * cols >= PARALLEL_MIN, samples * c, u -> im2col(src, first + u / c, u % c, c, h,
+                        wd, kh, kw, stride, padTop, padLeft, row0, rows, wo, col, cols, (u / c) * part));
+                float[] r = new float[o * cols]; // [o, cols] = W [o, k] · cols [k, cols]
                 Blas.sgemm(false, false, o, cols, k, 1f, wm, col, 0f, r);
-                for (int oc = 0; oc < o; oc++) {
-                    System.arraycopy(r, oc * cols, out, (in * o + oc) * plane + oy0 * wo, cols);
-                }
+                // (sample, output channel) pairs
+                forRange(bias != null && (long) o * cols >= 4L * PARALLEL_MIN, samples * o, u -> {
+                    int j = u / o;
+                    int oc = u % o;
+                    int from = oc * cols + j * part;
+                    int to = ((first + j) * o + oc) * plane + row0 * wo;
+                    if (bias == null) {
+                        System.arraycopy(r, from, out, to, part);
+                    } else {
+                        float bv = bias[oc];
+                        for (int i = 0; i < part; i++) {
+                            out[to + i] = r[from + i] + bv;
+                        }
+                    }
+                });
             }
         }
-        if (b != null) {
-            float[] bias = b.heap();
+        return new CpuTensor(new int[] {n, o, ho, wo}, out);
+    }
+
+    /**
+     * A 1x1 stride-1 unpadded convolution: one GEMM {@code W [o, c] · x[s] [c, h*w]} per sample, no im2col (a single
+     * sample straight on the input array and into the output); the bias added in place.
+     */
+    private static CpuTensor pointwise(float[] src, int n, int c, int o, int ho, int wo, float[] wm, float[] bias) {
+        int plane = ho * wo;
+        float[] out = new float[Math.multiplyExact(Math.multiplyExact(n, o), plane)]; // [n, o, ho, wo]
+        for (int in = 0; in < n; in++) {
+            float[] xin = n == 1 ? src : Arrays.copyOfRange(src, in * c * plane, (in + 1) * c * plane); // [c, h*w]
+            float[] res = n == 1 ? out : new float[o * plane]; // [o, h*w]
+            Blas.sgemm(false, false, o, plane, c, 1f, wm, xin, 0f, res);
+            if (res != out) {
+                System.arraycopy(res, 0, out, in * o * plane, o * plane);
+            }
+        }
+        if (bias != null) {
             for (int in = 0; in < n; in++) {
                 for (int oc = 0; oc < o; oc++) {
                     float bv = bias[oc];
@@ -89,22 +145,42 @@ final class CpuImageOps implements VqVaeOps {
         return new CpuTensor(new int[] {n, o, ho, wo}, out);
     }
 
-    /** Fills {@code col[(ci*kh+ky)*kw+kx, (oy-oy0)*wo+ox]} for output rows {@code oy0 .. oy0+rows-1}. */
-    private static void im2col(float[] x, int n, int c, int h, int w, int kh, int kw, int stride, int padTop,
-            int padLeft, int oy0, int rows, int wo, float[] col) {
-        int cols = rows * wo;
-        for (int ci = 0; ci < c; ci++) {
-            int plane = (n * c + ci) * h * w;
-            for (int ky = 0; ky < kh; ky++) {
-                for (int kx = 0; kx < kw; kx++) {
-                    int row = ((ci * kh + ky) * kw + kx) * cols;
-                    for (int r = 0; r < rows; r++) {
-                        int iy = (oy0 + r) * stride - padTop + ky;
-                        int dst = row + r * wo;
-                        if (iy < 0 || iy >= h) {
-                            continue; // zeros already
+    /** {@code body(i)} for {@code i} in {@code [0, n)}: on the backend's workers if {@code parallel}, else here. */
+    private void forRange(boolean parallel, int n, IntConsumer body) {
+        if (parallel) {
+            threads.forRange(0, n, body);
+        } else {
+            for (int i = 0; i < n; i++) {
+                body.accept(i);
+            }
+        }
+    }
+
+    /**
+     * Fills {@code col[(ci*kh+ky)*kw+kx, offset + (oy-oy0)*wo+ox]} (rows of {@code width} floats) from channel
+     * {@code ci} of sample {@code s} ({@code c} channels) for output rows {@code oy0 .. oy0+rows-1}; padding
+     * positions are left as they are (zero).
+     */
+    private static void im2col(float[] x, int s, int ci, int c, int h, int w, int kh, int kw, int stride,
+            int padTop, int padLeft, int oy0, int rows, int wo, float[] col, int width, int offset) {
+        int plane = (s * c + ci) * h * w;
+        for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+                int row = ((ci * kh + ky) * kw + kx) * width + offset;
+                for (int r = 0; r < rows; r++) {
+                    int iy = (oy0 + r) * stride - padTop + ky;
+                    if (iy < 0 || iy >= h) {
+                        continue; // a padding row
+                    }
+                    int dst = row + r * wo;
+                    int srcRow = plane + iy * w;
+                    if (stride == 1) {
+                        int ox0 = Math.max(0, padLeft - kx);
+                        int ox1 = Math.min(wo, w + padLeft - kx);
+                        if (ox1 > ox0) {
+                            System.arraycopy(x, srcRow - padLeft + kx + ox0, col, dst + ox0, ox1 - ox0);
                         }
-                        int srcRow = plane + iy * w;
+                    } else {
                         for (int ox = 0; ox < wo; ox++) {
                             int ix = ox * stride - padLeft + kx;
                             if (ix >= 0 && ix < w) {

@@ -161,7 +161,8 @@ public final class CogVideoPipeline {
         boolean sr = superResolution != null && r.superResolution();
         requireCapabilities(sr);
         checkClusters(r);
-        checkGivenFrames(r.givenFrames());
+        checkGivenFrames("given frame ", r.givenFrames());
+        checkGivenFrames("input video frame ", r.inputVideo());
         TextPlan text = textPlan(encoder, r.prompt(), r.guidance(), r.frameRate());
         checkText(text);
         if (sr) {
@@ -215,15 +216,15 @@ public final class CogVideoPipeline {
         }
     }
 
-    private void checkGivenFrames(List<int[]> given) {
+    private void checkGivenFrames(String what, List<int[]> given) {
         int fl = frameLength();
         for (int i = 0; i < given.size(); i++) {
             int[] f = given.get(i);
             if (f.length != fl) {
-                throw new CogVideoException("given frame " + i + " has " + f.length + " tokens; frames have " + fl
+                throw new CogVideoException(what + i + " has " + f.length + " tokens; frames have " + fl
                         + " (" + stage1.config().frameGrid() + "x" + stage1.config().frameGrid() + ")");
             }
-            checkImageTokens("given frame " + i, f);
+            checkImageTokens(what + i, f);
         }
     }
 
@@ -263,7 +264,8 @@ public final class CogVideoPipeline {
 
     /**
      * Runs a planned request to the end: first frame, key frames, the interpolation rounds, super-resolution and
-     * decoding, each a stage object. Throws {@link GenerationCancelledException} when cancelled, carrying the last
+     * decoding, each a stage object. A request with an input video skips the first frame and the key frames and
+     * runs only the rounds above the input's frame rate. Throws {@link GenerationCancelledException} when cancelled, carrying the last
      * finished result.
      *
      * @param plan made by {@link #plan} of this pipeline
@@ -278,17 +280,26 @@ public final class CogVideoPipeline {
         RequestRun run = new RequestRun(plan, seed,
                 sampler(r.firstFrameTemperature(), r.firstFrameTopKClusters(), r.temperature2(), vocab),
                 sampler(r.temperature(), r.topKClusters(), r.temperature2(), vocab));
-        int[][][] frames = plan.initialKeyFrames(KEY_FRAMES, frameLength());
-        if (plan.givenCount() == 0) {
-            firstFrame.run(run, frames);
+        int[][][] frames;
+        if (plan.interpolatesInput()) {
+            // interpolation of a given video: no first frame, no key frames; only the rounds above its rate
+            frames = plan.initialInputVideo();
+            run.partial(frames, plan.startFrameRate());
+            LOG.info("Interpolating {} sample(s) of {} given frames ({} fps) to {} fps", r.samples(),
+                    frames[0].length, plan.startFrameRate(), r.frameRate());
+        } else {
+            frames = plan.initialKeyFrames(KEY_FRAMES, frameLength());
+            if (plan.givenCount() == 0) {
+                firstFrame.run(run, frames);
+            }
+            if (plan.firstGeneratedKeyFrame() < KEY_FRAMES) {
+                keyFrames.run(run, frames);
+            }
+            Video done = run.partial(frames, 1);
+            LOG.info("Stage 1 done: {} sample(s) x {} key frames in {} ms", r.samples(), KEY_FRAMES,
+                    done.totalTime().toMillis());
         }
-        if (plan.firstGeneratedKeyFrame() < KEY_FRAMES) {
-            keyFrames.run(run, frames);
-        }
-        Video done = run.partial(frames, 1);
-        LOG.info("Stage 1 done: {} sample(s) x {} key frames in {} ms", r.samples(), KEY_FRAMES,
-                done.totalTime().toMillis());
-        for (int round = 1; round <= plan.rounds(); round++) {
+        for (int round = plan.firstRound(); round <= plan.rounds(); round++) {
             frames = new InterpolationRound(stage2, stage2Window, encoder.startOfImage(), round).run(run, frames);
             run.partial(frames, 1 << round);
             LOG.info("Interpolation round {} done: {} frames per sample", round, frames[0].length);

@@ -96,6 +96,21 @@ class InputVideoInterpolationTest {
     }
 
     @Test
+    void thePlanStartsAtTheRoundAboveTheInputRate() {
+        TinyPromptEncoder enc = new TinyPromptEncoder(imageVocab, 0);
+        int[][] cases = {{5, 2, 1}, {5, 8, 1}, {9, 4, 2}, {9, 8, 2}, {17, 8, 3}, {0, 8, 1}};
+        for (int[] c : cases) {
+            GenerationRequest r = small().inputVideo(randomFrames(c[0], 1)).frameRate(c[1]).build();
+            RequestPlan plan = new RequestPlan(null, r, CogVideoPipeline.textPlan(enc, r.prompt(), true, c[1]),
+                    false, false);
+            assertThat(plan.firstRound()).as("first round for %d frames", c[0]).isEqualTo(c[2]);
+            assertThat(plan.rounds()).as("last round at %d fps", c[1]).isEqualTo(Integer.numberOfTrailingZeros(c[1]));
+            assertThat(plan.startFrameRate()).isEqualTo(c[0] == 0 ? 1 : (c[0] - 1) / 4);
+            assertThat(plan.interpolatesInput()).isEqualTo(c[0] > 0);
+        }
+    }
+
+    @Test
     void requestValidationNamesTheValueAndTheAllowedOnes() {
         assertThatThrownBy(() -> small().inputVideo(randomFrames(6, 1)))
                 .isInstanceOf(CogVideoException.class)

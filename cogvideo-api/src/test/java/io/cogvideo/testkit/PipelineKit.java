@@ -142,10 +142,10 @@ public abstract class PipelineKit {
 
     @Test
     void inputVideoOfFiveFramesToEightFpsRunsExactlyThreeRounds() {
-        Video keys = generator.generate(small().frameRate(1).seed(3).build());
+        java.util.Random random = new java.util.Random(4);
         List<int[]> input = new ArrayList<>();
         for (int k = 0; k < 5; k++) {
-            input.add(keys.frameTokens(0, k));
+            input.add(random.ints(frameLength, 0, imageVocab).toArray());
         }
         List<GenerationProgress> progress = Collections.synchronizedList(new ArrayList<>());
         Video v = generator.generate(small().inputVideo(input).frameRate(8).seed(5).listener(progress::add).build());
@@ -158,17 +158,6 @@ public abstract class PipelineKit {
                 GenerationStage.INTERPOLATION_2, GenerationStage.INTERPOLATION_3);
         assertThat(progress).extracting(GenerationProgress::stage).doesNotContain(GenerationStage.FIRST_FRAME,
                 GenerationStage.KEY_FRAMES).contains(GenerationStage.INTERPOLATION_1, GenerationStage.INTERPOLATION_3);
-        // an input of 9 frames (2 fps) starts at round 2: the 17 frames of rate 4 keep the 9 at even indexes
-        List<int[]> nine = new ArrayList<>();
-        for (int f = 0; f < 33; f += 4) {
-            nine.add(v.frameTokens(0, f));
-        }
-        Video four = generator.generate(small().inputVideo(nine).frameRate(4).seed(5).build());
-        assertThat(four.frameCount()).isEqualTo(17);
-        for (int k = 0; k < 9; k++) {
-            assertThat(four.frameTokens(0, 2 * k)).containsExactly(nine.get(k));
-        }
-        assertThat(four.timings().keySet()).containsExactly(GenerationStage.INTERPOLATION_2);
     }
 
     @Test

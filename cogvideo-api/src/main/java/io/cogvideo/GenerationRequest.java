@@ -33,6 +33,7 @@ public final class GenerationRequest {
     private final double textBoost;
     private final int maxBatchSize;
     private final boolean superResolution;
+    private final boolean decodePixels;
     private final List<int[]> givenFrames;
     private final List<int[]> inputVideo;
     private final GenerationListener listener;
@@ -53,6 +54,7 @@ public final class GenerationRequest {
         this.textBoost = b.textBoost;
         this.maxBatchSize = b.maxBatchSize;
         this.superResolution = b.superResolution;
+        this.decodePixels = b.decodePixels;
         List<int[]> frames = new ArrayList<>();
         for (int[] f : b.givenFrames) {
             frames.add(f.clone());
@@ -92,6 +94,7 @@ public final class GenerationRequest {
         b.textBoost = textBoost;
         b.maxBatchSize = maxBatchSize;
         b.superResolution = superResolution;
+        b.decodePixels = decodePixels;
         b.givenFrames = new ArrayList<>(givenFrames);
         b.inputVideo = new ArrayList<>(inputVideo);
         b.listener = listener;
@@ -157,6 +160,11 @@ public final class GenerationRequest {
         return superResolution;
     }
 
+    /** Whether the result carries pixels when the generator has an image decoder (default on). */
+    public boolean decodePixels() {
+        return decodePixels;
+    }
+
     /** Given leading key frames as token grids (row-major), copies. */
     public List<int[]> givenFrames() {
         List<int[]> out = new ArrayList<>();
@@ -220,6 +228,7 @@ public final class GenerationRequest {
         private double textBoost = 1.4;
         private int maxBatchSize = 8;
         private boolean superResolution = true;
+        private boolean decodePixels = true;
         private List<int[]> givenFrames = new ArrayList<>();
         private List<int[]> inputVideo = new ArrayList<>();
         private GenerationListener listener = GenerationListener.NONE;
@@ -338,6 +347,16 @@ public final class GenerationRequest {
          */
         public Builder superResolution(boolean on) {
             this.superResolution = on;
+            return this;
+        }
+
+        /**
+         * Decode the frames to pixels when the generator has an image decoder (default on). Off, the result holds
+         * tokens only (for a caller that writes tokens, saving the decoding time); {@link VideoGenerator#decode}
+         * can still decode it later.
+         */
+        public Builder decodePixels(boolean on) {
+            this.decodePixels = on;
             return this;
         }
 

@@ -159,7 +159,8 @@ public final class CogVideoPipeline {
     public RequestPlan plan(GenerationRequest r) {
         Objects.requireNonNull(r, "request");
         boolean sr = superResolution != null && r.superResolution();
-        requireCapabilities(sr);
+        boolean decode = decoder != null && r.decodePixels();
+        requireCapabilities(sr, decode);
         checkClusters(r);
         checkGivenFrames("given frame ", r.givenFrames());
         checkGivenFrames("input video frame ", r.inputVideo());
@@ -168,7 +169,7 @@ public final class CogVideoPipeline {
         if (sr) {
             superResolution.checkPrompt(text.prompt());
         }
-        return new RequestPlan(this, r, text, sr, decoder != null);
+        return new RequestPlan(this, r, text, sr, decode);
     }
 
     /** Validates everything that depends on the model, before any work (a plan made and dropped). */
@@ -180,7 +181,7 @@ public final class CogVideoPipeline {
      * Every op pack the request's stages use, on the backend they run on; the models and the tokenizer already
      * check theirs when they load, this makes sure no request reaches a stage without them.
      */
-    private void requireCapabilities(boolean superResolutionOn) {
+    private void requireCapabilities(boolean superResolutionOn, boolean decode) {
         OpPacks.require(stage1.backend(), FusedAttention.class, "the CogVideo transformer");
         if (stage2 != stage1) {
             OpPacks.require(stage2.backend(), FusedAttention.class, "the stage-2 transformer");
@@ -189,7 +190,7 @@ public final class CogVideoPipeline {
             OpPacks.require(superResolution.backend(), LocalAttention.class, "super-resolution (it can be turned "
                     + "off per request: GenerationRequest.Builder#superResolution(false))");
         }
-        if (decoder != null) {
+        if (decode) {
             requireDecoderPacks("decoding frames to pixels (without an image tokenizer the generator makes tokens "
                     + "only)");
         }

@@ -38,6 +38,7 @@ class InputVideoInterpolationTest {
     private VideoGenerator generator;
     private int frameLength;
     private int imageVocab;
+    private final java.util.concurrent.atomic.AtomicInteger decoded = new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeAll
     void setUp() {
@@ -48,7 +49,11 @@ class InputVideoInterpolationTest {
         imageVocab = config.imageVocabSize();
         frameLength = config.frameLength();
         generator = VideoGenerator.builder().modelDir(golden.dir().resolve("checkpoint"))
-                .promptEncoder(new TinyPromptEncoder(imageVocab, soi)).backend(backend).build();
+                .promptEncoder(new TinyPromptEncoder(imageVocab, soi)).backend(backend)
+                .imageDecoder(tokens -> {
+                    decoded.incrementAndGet();
+                    return new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                }).build();
     }
 
     @AfterAll
@@ -79,7 +84,13 @@ class InputVideoInterpolationTest {
         // the three-round case (5 frames to 8 fps) runs in PipelineKit, on the faster backends
         List<int[]> input = randomFrames(5, 1);
         List<GenerationProgress> progress = Collections.synchronizedList(new ArrayList<>());
-        Video v = generator.generate(small().inputVideo(input).frameRate(2).seed(7).listener(progress::add).build());
+        decoded.set(0);
+        Video v = generator.generate(small().inputVideo(input).frameRate(2).seed(7).listener(progress::add)
+                .decodePixels(false).build());
+        assertThat(v.hasPixels()).as("decodePixels(false): tokens only").isFalse();
+        assertThat(decoded.get()).isZero();
+        assertThat(generator.decode(v).frames(0)).hasSize(9);
+        assertThat(decoded.get()).isEqualTo(9);
         assertThat(v.frameCount()).isEqualTo(9);
         assertThat(v.fps()).isEqualTo(2);
         for (int k = 0; k < 5; k++) {

@@ -13,6 +13,11 @@ import java.util.Set;
 public final class GenerationRequest {
     /** Frame rates the model was trained for: key frames at 1 fps, each interpolation round doubles it. */
     public static final Set<Integer> FRAME_RATES = Set.of(1, 2, 4, 8);
+    /**
+     * Frame counts an input video for interpolation may have: 5, 9 or 17 frames over the 4-second clip (1, 2 or
+     * 4 fps), the frames the pipeline has after stage 1 and after interpolation rounds 1 and 2.
+     */
+    public static final List<Integer> INPUT_VIDEO_FRAMES = List.of(5, 9, 17);
 
     private final String prompt;
     private final int frameRate;
@@ -28,7 +33,9 @@ public final class GenerationRequest {
     private final double textBoost;
     private final int maxBatchSize;
     private final boolean superResolution;
+    private final boolean decodePixels;
     private final List<int[]> givenFrames;
+    private final List<int[]> inputVideo;
     private final GenerationListener listener;
     private final Cancellation cancellation;
 
@@ -47,17 +54,27 @@ public final class GenerationRequest {
         this.textBoost = b.textBoost;
         this.maxBatchSize = b.maxBatchSize;
         this.superResolution = b.superResolution;
+        this.decodePixels = b.decodePixels;
         List<int[]> frames = new ArrayList<>();
         for (int[] f : b.givenFrames) {
             frames.add(f.clone());
         }
         this.givenFrames = List.copyOf(frames);
+        this.inputVideo = copyFrames(b.inputVideo);
         this.listener = b.listener;
         this.cancellation = b.cancellation;
     }
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    private static List<int[]> copyFrames(List<int[]> in) {
+        List<int[]> frames = new ArrayList<>();
+        for (int[] f : in) {
+            frames.add(f.clone());
+        }
+        return List.copyOf(frames);
     }
 
     /** A builder holding this request's values. */
@@ -77,7 +94,9 @@ public final class GenerationRequest {
         b.textBoost = textBoost;
         b.maxBatchSize = maxBatchSize;
         b.superResolution = superResolution;
+        b.decodePixels = decodePixels;
         b.givenFrames = new ArrayList<>(givenFrames);
+        b.inputVideo = new ArrayList<>(inputVideo);
         b.listener = listener;
         b.cancellation = cancellation;
         return b;
@@ -141,6 +160,11 @@ public final class GenerationRequest {
         return superResolution;
     }
 
+    /** Whether the result carries pixels when the generator has an image decoder (default on). */
+    public boolean decodePixels() {
+        return decodePixels;
+    }
+
     /** Given leading key frames as token grids (row-major), copies. */
     public List<int[]> givenFrames() {
         List<int[]> out = new ArrayList<>();
@@ -148,6 +172,31 @@ public final class GenerationRequest {
             out.add(f.clone());
         }
         return out;
+    }
+
+    /**
+     * The low-frame-rate video to interpolate, as token grids (row-major), copies; empty for text-to-video. When
+     * present the pipeline runs only the stage-2 rounds from the input's rate up to {@link #frameRate()}.
+     */
+    public List<int[]> inputVideo() {
+        List<int[]> out = new ArrayList<>();
+        for (int[] f : inputVideo) {
+            out.add(f.clone());
+        }
+        return out;
+    }
+
+    /** Whether this request interpolates a given video ({@link #inputVideo()} is not empty). */
+    public boolean hasInputVideo() {
+        return !inputVideo.isEmpty();
+    }
+
+    /**
+     * The frame rate of the input video over the 4-second clip ({@code (frames - 1) / 4}: 1, 2 or 4), or 0 without
+     * one.
+     */
+    public int inputFrameRate() {
+        return inputVideo.isEmpty() ? 0 : (inputVideo.size() - 1) / 4;
     }
 
     public GenerationListener listener() {
@@ -179,7 +228,9 @@ public final class GenerationRequest {
         private double textBoost = 1.4;
         private int maxBatchSize = 8;
         private boolean superResolution = true;
+        private boolean decodePixels = true;
         private List<int[]> givenFrames = new ArrayList<>();
+        private List<int[]> inputVideo = new ArrayList<>();
         private GenerationListener listener = GenerationListener.NONE;
         private Cancellation cancellation = new Cancellation();
 
@@ -300,6 +351,16 @@ public final class GenerationRequest {
         }
 
         /**
+         * Decode the frames to pixels when the generator has an image decoder (default on). Off, the result holds
+         * tokens only (for a caller that writes tokens, saving the decoding time); {@link VideoGenerator#decode}
+         * can still decode it later.
+         */
+        public Builder decodePixels(boolean on) {
+            this.decodePixels = on;
+            return this;
+        }
+
+        /**
          * Given leading key frames as token grids (image-to-video with one frame; continuation with more, up to 4).
          * Each must have the model's frame length (400 for CogVideo).
          */
@@ -314,6 +375,29 @@ public final class GenerationRequest {
                 }
             }
             this.givenFrames = new ArrayList<>(frames);
+            return this;
+        }
+
+        /**
+         * A low-frame-rate video to interpolate, as token grids: 5 frames (key frames at 1 fps), 9 (2 fps) or 17
+         * (4 fps) over the 4-second clip, each of the model's frame length (checked by the generator). The first
+         * frame and the key frames are not generated: the pipeline runs only the stage-2 rounds that take the input
+         * to {@link #frameRate} (5 -> 9 -> 17 -> 33), and keeps every input frame, frame {@code i} at index
+         * {@code i * frameRate / inputRate} of the result. {@link #build()} requires a frame rate above the input's
+         * and no {@link #givenFrames}. An empty list turns interpolation off.
+         */
+        public Builder inputVideo(List<int[]> frames) {
+            Objects.requireNonNull(frames, "frames");
+            if (!frames.isEmpty() && !INPUT_VIDEO_FRAMES.contains(frames.size())) {
+                throw new CogVideoException("input video must have 5, 9 or 17 frames (1, 2 or 4 fps over 4 s), got "
+                        + frames.size() + " frames");
+            }
+            for (int i = 0; i < frames.size(); i++) {
+                if (frames.get(i) == null) {
+                    throw new CogVideoException("input video frame " + i + " is null");
+                }
+            }
+            this.inputVideo = new ArrayList<>(frames);
             return this;
         }
 
@@ -333,7 +417,29 @@ public final class GenerationRequest {
             if (prompt == null) {
                 throw new CogVideoException("prompt is required");
             }
+            if (!inputVideo.isEmpty()) {
+                int inRate = (inputVideo.size() - 1) / 4;
+                if (frameRate <= inRate) {
+                    throw new CogVideoException("frameRate must be above the input video's " + inRate + " fps ("
+                            + inputVideo.size() + " frames) to interpolate it; allowed: "
+                            + allowedAbove(inRate) + ", got " + frameRate);
+                }
+                if (!givenFrames.isEmpty()) {
+                    throw new CogVideoException("givenFrames and inputVideo cannot be combined: given key frames "
+                            + "continue a video from its start, an input video is interpolated; got "
+                            + givenFrames.size() + " given frame(s) and an input video of " + inputVideo.size()
+                            + " frames");
+                }
+            }
             return new GenerationRequest(this);
+        }
+
+        private static String allowedAbove(int rate) {
+            StringBuilder sb = new StringBuilder();
+            for (int r = rate * 2; r <= 8; r *= 2) {
+                sb.append(sb.length() == 0 ? "" : ", ").append(r);
+            }
+            return sb.toString();
         }
 
         private static double positive(String name, double v) {

@@ -8,10 +8,17 @@ import io.cogvideo.spi.Backend;
 import io.cogvideo.spi.BackendOptions;
 import io.cogvideo.spi.Backends;
 import io.cogvideo.spi.CheckedBackend;
+import io.cogvideo.spi.FusedAttention;
+import io.cogvideo.spi.OpPacks;
+import io.cogvideo.spi.VqVaeOps;
+import io.cogvideo.tokenizer.image.ImageTokenizer;
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,12 +56,16 @@ public final class VideoGenerator implements AutoCloseable {
     private final CheckedBackend backend;
     private final CogVideoPipeline pipeline;
     private final boolean ownsBackend;
+    /** The image tokenizer loaded from {@link Builder#imageTokenizer}, or {@code null}; it may lack an encoder. */
+    private final ImageTokenizer imageTokenizer;
     private volatile boolean closed;
 
-    private VideoGenerator(CheckedBackend backend, CogVideoPipeline pipeline, boolean ownsBackend) {
+    private VideoGenerator(CheckedBackend backend, CogVideoPipeline pipeline, boolean ownsBackend,
+            ImageTokenizer imageTokenizer) {
         this.backend = backend;
         this.pipeline = pipeline;
         this.ownsBackend = ownsBackend;
+        this.imageTokenizer = imageTokenizer;
     }
 
     /** A builder for a generator (and optionally one request, for {@link Builder#generate()}). */
@@ -70,6 +81,84 @@ public final class VideoGenerator implements AutoCloseable {
     /** Whether this generator decodes frames to pixels (it was built with an image tokenizer or decoder). */
     public boolean hasImageDecoder() {
         return pipeline.hasImageDecoder();
+    }
+
+    /**
+     * Whether this generator can encode pictures to frames ({@link #encodeFrame}): it was built with an image
+     * tokenizer checkpoint that holds the VQ-VAE's encoder (a decode-only checkpoint cannot).
+     */
+    public boolean hasImageEncoder() {
+        return imageTokenizer != null && !imageTokenizer.config().encodeRates().isEmpty();
+    }
+
+    /** Side in pixels of the square frames the model makes and {@link #encodeFrame} encodes to (160 for CogVideo). */
+    public int frameSize() {
+        return frameGrid() * ImageTokenizer.COGVIDEO_COMPRESS_RATE;
+    }
+
+    private int frameGrid() {
+        return (int) Math.round(Math.sqrt(pipeline.frameLength()));
+    }
+
+    /**
+     * Encodes a picture into one frame's token grid, as icetk does for CogVideo: {@code Resize} of the shorter side
+     * to {@link #frameSize()}, {@code CenterCrop} to a square, then the VQ-VAE encoder at compress rate
+     * {@value ImageTokenizer#COGVIDEO_COMPRESS_RATE}. For {@link GenerationRequest.Builder#givenFrames} (image to
+     * video) and {@link GenerationRequest.Builder#inputVideo} (interpolation). Thread-safe.
+     *
+     * @return [frameLength] token ids, row-major
+     * @throws CogVideoException if this generator is closed, has no image tokenizer, or its checkpoint holds decoders
+     *                           only; or the picture is empty or the tokenizer does not make the model's frames
+     */
+    public int[] encodeFrame(BufferedImage picture) {
+        Objects.requireNonNull(picture, "picture");
+        checkOpen();
+        requireImageEncoder();
+        if (picture.getWidth() <= 0 || picture.getHeight() <= 0) {
+            throw new CogVideoException("picture of size " + picture.getWidth() + "x" + picture.getHeight()
+                    + " is empty");
+        }
+        int[] ids;
+        try {
+            ids = imageTokenizer.encode(picture, frameSize(), ImageTokenizer.COGVIDEO_COMPRESS_RATE);
+        } catch (IllegalArgumentException e) {
+            throw new CogVideoException("cannot encode a " + picture.getWidth() + "x" + picture.getHeight()
+                    + " picture: " + e.getMessage(), e);
+        }
+        if (ids.length != pipeline.frameLength()) {
+            throw new CogVideoException("the image tokenizer made " + ids.length + " tokens of a " + frameSize() + "x"
+                    + frameSize() + " picture but the model's frames have " + pipeline.frameLength());
+        }
+        return ids;
+    }
+
+    /** {@link #encodeFrame} of every picture, in order. */
+    public List<int[]> encodeFrames(List<BufferedImage> pictures) {
+        Objects.requireNonNull(pictures, "pictures");
+        checkOpen();
+        requireImageEncoder(); // before the first picture
+        List<int[]> out = new ArrayList<>(pictures.size());
+        for (BufferedImage p : pictures) {
+            out.add(encodeFrame(p));
+        }
+        return out;
+    }
+
+    /**
+     * Fails unless {@link #hasImageEncoder()}: a message that says why (no tokenizer, or one with decoders only) and
+     * what to do. Cheap; callers use it before any work that needs encoding.
+     */
+    public void requireImageEncoder() {
+        if (imageTokenizer == null) {
+            throw new CogVideoException("this generator has no image tokenizer, so it cannot encode pictures to "
+                    + "frames: build it with VideoGenerator.Builder#imageTokenizer (a VQ-VAE checkpoint with its "
+                    + "encoder, such as icetk's ice_image.pt)");
+        }
+        if (imageTokenizer.config().encodeRates().isEmpty()) {
+            throw new CogVideoException("the image tokenizer of this generator holds decoders only (no 'enc.*' "
+                    + "tensors), so it cannot encode pictures to frames: give a VQ-VAE checkpoint with its encoder, "
+                    + "such as icetk's ice_image.pt");
+        }
     }
 
     /**
@@ -124,6 +213,9 @@ public final class VideoGenerator implements AutoCloseable {
             return;
         }
         closed = true;
+        if (imageTokenizer != null) {
+            imageTokenizer.close();
+        }
         if (ownsBackend) {
             backend.close();
         }
@@ -270,6 +362,12 @@ public final class VideoGenerator implements AutoCloseable {
             return this;
         }
 
+        /** See {@link GenerationRequest.Builder#inputVideo}. */
+        public Builder inputVideo(List<int[]> frames) {
+            request.inputVideo(frames);
+            return this;
+        }
+
         /** See {@link GenerationRequest.Builder#listener}. */
         public Builder listener(GenerationListener l) {
             request.listener(l);
@@ -297,11 +395,29 @@ public final class VideoGenerator implements AutoCloseable {
             }
             CheckedBackend backend = owns ? Backends.create(backendName, backendOptions)
                     : CheckedBackend.wrap(backendInstance);
+            ImageTokenizer tokenizer = null;
             try {
+                ImageDecoder decoder = imageDecoder;
+                if (imageTokenizer != null) {
+                    // the same checks, in the same order, as ModelLoading makes before reading any weight
+                    OpPacks.require(backend, FusedAttention.class, "the CogVideo transformer");
+                    OpPacks.require(backend, VqVaeOps.class, decoder == null
+                            ? "decoding frames to pixels (an image tokenizer was given)"
+                            : "encoding pictures (an image tokenizer was given)");
+                    // kept for encoding pictures (image to video, interpolation); it decodes unless a decoder is given
+                    tokenizer = ImageTokenizer.load(imageTokenizer, backend);
+                    if (decoder == null) {
+                        // runs on the generator's backend: every request checks the pack again before any work
+                        decoder = ImageDecoder.needing(Set.of(VqVaeOps.class), tokenizer.imageDecoder());
+                    }
+                }
                 CogVideoPipeline pipeline = ModelLoading.pipeline(backend, modelDir, stage2ModelDir, textTokenizer,
-                        imageTokenizer, clusterTable, superResolutionDir, promptEncoder, imageDecoder);
-                return new VideoGenerator(backend, pipeline, owns);
+                        null, clusterTable, superResolutionDir, promptEncoder, decoder);
+                return new VideoGenerator(backend, pipeline, owns, tokenizer);
             } catch (RuntimeException e) {
+                if (tokenizer != null) {
+                    tokenizer.close();
+                }
                 if (owns) {
                     backend.close();
                 }

@@ -159,15 +159,17 @@ public final class CogVideoPipeline {
     public RequestPlan plan(GenerationRequest r) {
         Objects.requireNonNull(r, "request");
         boolean sr = superResolution != null && r.superResolution();
-        requireCapabilities(sr);
+        boolean decode = decoder != null && r.decodePixels();
+        requireCapabilities(sr, decode);
         checkClusters(r);
-        checkGivenFrames(r.givenFrames());
+        checkGivenFrames("given frame ", r.givenFrames());
+        checkGivenFrames("input video frame ", r.inputVideo());
         TextPlan text = textPlan(encoder, r.prompt(), r.guidance(), r.frameRate());
         checkText(text);
         if (sr) {
             superResolution.checkPrompt(text.prompt());
         }
-        return new RequestPlan(this, r, text, sr, decoder != null);
+        return new RequestPlan(this, r, text, sr, decode);
     }
 
     /** Validates everything that depends on the model, before any work (a plan made and dropped). */
@@ -179,7 +181,7 @@ public final class CogVideoPipeline {
      * Every op pack the request's stages use, on the backend they run on; the models and the tokenizer already
      * check theirs when they load, this makes sure no request reaches a stage without them.
      */
-    private void requireCapabilities(boolean superResolutionOn) {
+    private void requireCapabilities(boolean superResolutionOn, boolean decode) {
         OpPacks.require(stage1.backend(), FusedAttention.class, "the CogVideo transformer");
         if (stage2 != stage1) {
             OpPacks.require(stage2.backend(), FusedAttention.class, "the stage-2 transformer");
@@ -188,7 +190,7 @@ public final class CogVideoPipeline {
             OpPacks.require(superResolution.backend(), LocalAttention.class, "super-resolution (it can be turned "
                     + "off per request: GenerationRequest.Builder#superResolution(false))");
         }
-        if (decoder != null) {
+        if (decode) {
             requireDecoderPacks("decoding frames to pixels (without an image tokenizer the generator makes tokens "
                     + "only)");
         }
@@ -215,15 +217,15 @@ public final class CogVideoPipeline {
         }
     }
 
-    private void checkGivenFrames(List<int[]> given) {
+    private void checkGivenFrames(String what, List<int[]> given) {
         int fl = frameLength();
         for (int i = 0; i < given.size(); i++) {
             int[] f = given.get(i);
             if (f.length != fl) {
-                throw new CogVideoException("given frame " + i + " has " + f.length + " tokens; frames have " + fl
+                throw new CogVideoException(what + i + " has " + f.length + " tokens; frames have " + fl
                         + " (" + stage1.config().frameGrid() + "x" + stage1.config().frameGrid() + ")");
             }
-            checkImageTokens("given frame " + i, f);
+            checkImageTokens(what + i, f);
         }
     }
 
@@ -263,7 +265,8 @@ public final class CogVideoPipeline {
 
     /**
      * Runs a planned request to the end: first frame, key frames, the interpolation rounds, super-resolution and
-     * decoding, each a stage object. Throws {@link GenerationCancelledException} when cancelled, carrying the last
+     * decoding, each a stage object. A request with an input video skips the first frame and the key frames and
+     * runs only the rounds above the input's frame rate. Throws {@link GenerationCancelledException} when cancelled, carrying the last
      * finished result.
      *
      * @param plan made by {@link #plan} of this pipeline
@@ -278,17 +281,26 @@ public final class CogVideoPipeline {
         RequestRun run = new RequestRun(plan, seed,
                 sampler(r.firstFrameTemperature(), r.firstFrameTopKClusters(), r.temperature2(), vocab),
                 sampler(r.temperature(), r.topKClusters(), r.temperature2(), vocab));
-        int[][][] frames = plan.initialKeyFrames(KEY_FRAMES, frameLength());
-        if (plan.givenCount() == 0) {
-            firstFrame.run(run, frames);
+        int[][][] frames;
+        if (plan.interpolatesInput()) {
+            // interpolation of a given video: no first frame, no key frames; only the rounds above its rate
+            frames = plan.initialInputVideo();
+            run.partial(frames, plan.startFrameRate());
+            LOG.info("Interpolating {} sample(s) of {} given frames ({} fps) to {} fps", r.samples(),
+                    frames[0].length, plan.startFrameRate(), r.frameRate());
+        } else {
+            frames = plan.initialKeyFrames(KEY_FRAMES, frameLength());
+            if (plan.givenCount() == 0) {
+                firstFrame.run(run, frames);
+            }
+            if (plan.firstGeneratedKeyFrame() < KEY_FRAMES) {
+                keyFrames.run(run, frames);
+            }
+            Video done = run.partial(frames, 1);
+            LOG.info("Stage 1 done: {} sample(s) x {} key frames in {} ms", r.samples(), KEY_FRAMES,
+                    done.totalTime().toMillis());
         }
-        if (plan.firstGeneratedKeyFrame() < KEY_FRAMES) {
-            keyFrames.run(run, frames);
-        }
-        Video done = run.partial(frames, 1);
-        LOG.info("Stage 1 done: {} sample(s) x {} key frames in {} ms", r.samples(), KEY_FRAMES,
-                done.totalTime().toMillis());
-        for (int round = 1; round <= plan.rounds(); round++) {
+        for (int round = plan.firstRound(); round <= plan.rounds(); round++) {
             frames = new InterpolationRound(stage2, stage2Window, encoder.startOfImage(), round).run(run, frames);
             run.partial(frames, 1 << round);
             LOG.info("Interpolation round {} done: {} frames per sample", round, frames[0].length);

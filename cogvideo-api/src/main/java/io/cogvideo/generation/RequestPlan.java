@@ -12,6 +12,7 @@ public final class RequestPlan {
     private final GenerationRequest request;
     private final CogVideoPipeline.TextPlan text;
     private final int[][] givenFrames;
+    private final int[][] inputVideo;
     private final boolean superResolution;
     private final boolean decode;
 
@@ -21,6 +22,7 @@ public final class RequestPlan {
         this.request = request;
         this.text = text;
         this.givenFrames = request.givenFrames().toArray(new int[0][]);
+        this.inputVideo = request.inputVideo().toArray(new int[0][]);
         this.superResolution = superResolution;
         this.decode = decode;
     }
@@ -51,6 +53,35 @@ public final class RequestPlan {
     /** Interpolation rounds: log2 of the frame rate. */
     int rounds() {
         return text.stage2().size();
+    }
+
+    /** Whether the request interpolates a given video (no first frame, no key frames). */
+    boolean interpolatesInput() {
+        return inputVideo.length > 0;
+    }
+
+    /**
+     * The first interpolation round to run: 1 for text-to-video; for an input video of rate {@code r} (1, 2, 4)
+     * {@code log2(r) + 1}, so that 5 frames start at round 1, 9 at round 2 and 17 at round 3.
+     */
+    int firstRound() {
+        return inputVideo.length == 0 ? 1 : Integer.numberOfTrailingZeros((inputVideo.length - 1) / 4) + 1;
+    }
+
+    /** Frames per second of what the first round starts from: 1 (key frames) or the input video's rate. */
+    int startFrameRate() {
+        return 1 << (firstRound() - 1);
+    }
+
+    /** The input video of every sample, [samples][n][L] (copies). */
+    int[][][] initialInputVideo() {
+        int[][][] frames = new int[request.samples()][inputVideo.length][];
+        for (int[][] sample : frames) {
+            for (int i = 0; i < inputVideo.length; i++) {
+                sample[i] = inputVideo[i].clone();
+            }
+        }
+        return frames;
     }
 
     boolean superResolution() {

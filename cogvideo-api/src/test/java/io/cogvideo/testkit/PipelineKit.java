@@ -141,6 +141,26 @@ public abstract class PipelineKit {
     }
 
     @Test
+    void inputVideoOfFiveFramesToEightFpsRunsExactlyThreeRounds() {
+        java.util.Random random = new java.util.Random(4);
+        List<int[]> input = new ArrayList<>();
+        for (int k = 0; k < 5; k++) {
+            input.add(random.ints(frameLength, 0, imageVocab).toArray());
+        }
+        List<GenerationProgress> progress = Collections.synchronizedList(new ArrayList<>());
+        Video v = generator.generate(small().inputVideo(input).frameRate(8).seed(5).listener(progress::add).build());
+        assertThat(v.frameCount()).isEqualTo(33);
+        for (int k = 0; k < 5; k++) {
+            assertThat(v.frameTokens(0, 8 * k)).as("input frame %d at index %d", k, 8 * k)
+                    .containsExactly(input.get(k));
+        }
+        assertThat(v.timings().keySet()).containsExactlyInAnyOrder(GenerationStage.INTERPOLATION_1,
+                GenerationStage.INTERPOLATION_2, GenerationStage.INTERPOLATION_3);
+        assertThat(progress).extracting(GenerationProgress::stage).doesNotContain(GenerationStage.FIRST_FRAME,
+                GenerationStage.KEY_FRAMES).contains(GenerationStage.INTERPOLATION_1, GenerationStage.INTERPOLATION_3);
+    }
+
+    @Test
     void superResolutionLiftsEveryFrame() {
         GoldenSet dsrSet = GoldenSet.fromProperty("cogvideo.golden.dsr", "dsr-tiny-a");
         DsrConfig dsr;

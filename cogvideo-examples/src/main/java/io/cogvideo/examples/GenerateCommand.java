@@ -6,6 +6,8 @@ import io.cogvideo.GenerationCancelledException;
 import io.cogvideo.GenerationRequest;
 import io.cogvideo.Video;
 import io.cogvideo.VideoGenerator;
+import io.cogvideo.video.VideoReader;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,12 +23,24 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** Text to video. */
+/** Text to video, and image to video with {@code --first-frame}. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate a video from a prompt (simplified Chinese, as the released CogVideo was trained).",
             "Without --checkpoint the embedded demo model is used: tiny and random, so the pictures are noise; it "
-                + "shows the pipeline end to end in seconds."})
+                + "shows the pipeline end to end in seconds.",
+            "With --first-frame FILE the video starts from that picture (image to video): it is resized and "
+                + "center-cropped to the model's frame size, encoded with the image tokenizer (which needs its "
+                + "encoder: --image-tokenizer) and kept as frame 0."},
+        footerHeading = "%nPrompts the demo model understands:%n",
+        footer = {GenerateCommand.DEMO_PROMPTS_HELP})
 final class GenerateCommand implements Callable<Integer> {
+    /**
+     * The help's list of the prompts the demo model was trained on. PLACEHOLDER for issue #14: the lead fills it
+     * in when the trained demo model lands (docs/demo-model.md has the world's captions).
+     */
+    static final String DEMO_PROMPTS_HELP = "  (to be listed when the trained demo model of issue #14 lands; the "
+            + "embedded model today is random and understands none)";
+
     @Mixin
     CogVideoCli.Common common;
 
@@ -70,8 +84,15 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--text-tokenizer", paramLabel = "FILE", description = "icetk's ice_text.model.")
     Path textTokenizer;
 
-    @Option(names = "--image-tokenizer", paramLabel = "FILE", description = "icetk's ice_image.pt (VQ-VAE).")
+    @Option(names = "--image-tokenizer", paramLabel = "FILE", description = "icetk's ice_image.pt (VQ-VAE); "
+            + "with the demo model it replaces the embedded decode-only one.")
     Path imageTokenizer;
+
+    @Option(names = "--first-frame", paramLabel = "IMAGE", description = "Start the video from this picture "
+            + "(PNG, JPEG, or a GIF's first frame; at most 4096x4096): resized and center-cropped to the frame "
+            + "size, encoded as key frame 0. Needs an image tokenizer with its encoder (--image-tokenizer; the "
+            + "embedded demo's holds a decoder only).")
+    Path firstFrame;
 
     @Option(names = "--backend", paramLabel = "NAME", description = "cpu or cuda (default: best available).")
     String backend;
@@ -107,40 +128,20 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationRequest.Builder rb = GenerationRequest.builder().prompt(prompt).frameRate(frameRate).samples(samples)
                 .guidance(!noGuidance).guidanceAlpha(guidanceAlpha).topKClusters(topK).temperature(temperature)
                 .maxBatchSize(maxBatch).cancellation(cancel).superResolution(!noSuperResolution)
-                .listener(new ConsoleProgress(System.err, System.console() != null));
+                .listener(new ConsoleProgress(System.err, System.console() != null))
+                .decodePixels(!outputs.stream().allMatch(Outputs::isTokens)); // tokens only: no decoding time
         if (seed != null) {
             rb.seed(seed);
         }
         GenerationRequest request = rb.build();
-
-        VideoGenerator.Builder gb = VideoGenerator.builder().backend(backend).threads(threads);
-        if (checkpoint == null) {
-            DemoAssets demo = DemoAssets.install();
-            System.err.println("Using the embedded demo model (random weights, " + demo.describe()
-                    + "): the pipeline runs end to end but the pictures are noise. Pass --checkpoint for real weights.");
-            gb.modelDir(demo.modelDir()).textTokenizer(demo.textTokenizer()).imageTokenizer(demo.imageTokenizer());
-        } else {
-            if (!Files.isDirectory(checkpoint)) {
-                throw new CogVideoException("checkpoint folder " + checkpoint + " does not exist");
-            }
-            gb.modelDir(checkpoint);
-            if (stage2Checkpoint != null) {
-                gb.stage2ModelDir(stage2Checkpoint);
-            }
-            if (textTokenizer == null) {
-                throw new CogVideoException("--text-tokenizer (icetk's ice_text.model) is required with --checkpoint");
-            }
-            gb.textTokenizer(textTokenizer);
-            if (imageTokenizer != null) {
-                gb.imageTokenizer(imageTokenizer);
-            }
-            if (srCheckpoint != null) {
-                if (!Files.isDirectory(srCheckpoint)) {
-                    throw new CogVideoException("super-resolution checkpoint folder " + srCheckpoint + " does not exist");
-                }
-                gb.superResolutionModelDir(srCheckpoint);
-            }
+        BufferedImage picture = null;
+        if (firstFrame != null) {
+            requireEncoderOption(checkpoint, imageTokenizer, "--first-frame");
+            picture = VideoReader.readImage(firstFrame); // readable, a picture, within the pixel budget
         }
+
+        VideoGenerator.Builder gb = generatorBuilder(checkpoint, stage2Checkpoint, srCheckpoint, textTokenizer,
+                imageTokenizer, backend, threads);
         checkPixelsAvailable(outputs); // still before loading anything
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
@@ -154,6 +155,14 @@ final class GenerateCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try (VideoGenerator gen = gb.build()) {
             System.err.println("Backend: " + gen.backendDescription());
+            if (picture != null) {
+                gen.requireImageEncoder(); // before any generation work
+                int[] frame0 = gen.encodeFrame(picture);
+                System.err.println("first frame: " + firstFrame + " (" + picture.getWidth() + "x"
+                        + picture.getHeight() + ") encoded to " + frame0.length + " tokens at " + gen.frameSize() + "x"
+                        + gen.frameSize());
+                request = request.toBuilder().givenFrames(List.of(frame0)).build();
+            }
             Video video;
             try {
                 video = gen.generate(request);
@@ -199,6 +208,65 @@ final class GenerateCommand implements Callable<Integer> {
         }
         Outputs.write(keep, target);
         System.err.println("Cancelled; kept the " + keep.frameCount() + " finished frames in " + target);
+    }
+
+    /**
+     * The generator builder of the model options shared by {@code generate} and {@code interpolate}: the embedded
+     * demo model without a checkpoint (its image tokenizer replaced by {@code imageTokenizer} when given), else the
+     * checkpoint folders and tokenizers given, each checked to exist first.
+     */
+    static VideoGenerator.Builder generatorBuilder(Path checkpoint, Path stage2Checkpoint, Path srCheckpoint,
+            Path textTokenizer, Path imageTokenizer, String backend, int threads) {
+        if (imageTokenizer != null && !Files.isRegularFile(imageTokenizer)) {
+            throw new CogVideoException("image tokenizer " + imageTokenizer + " does not exist or is not a file");
+        }
+        VideoGenerator.Builder gb = VideoGenerator.builder().backend(backend).threads(threads);
+        if (checkpoint == null) {
+            DemoAssets demo = DemoAssets.install();
+            System.err.println("Using the embedded demo model (random weights, " + demo.describe()
+                    + "): the pipeline runs end to end but the pictures are noise. Pass --checkpoint for real weights.");
+            gb.modelDir(demo.modelDir()).textTokenizer(demo.textTokenizer())
+                    .imageTokenizer(imageTokenizer != null ? imageTokenizer : demo.imageTokenizer());
+            return gb;
+        }
+        if (!Files.isDirectory(checkpoint)) {
+            throw new CogVideoException("checkpoint folder " + checkpoint + " does not exist");
+        }
+        gb.modelDir(checkpoint);
+        if (stage2Checkpoint != null) {
+            gb.stage2ModelDir(stage2Checkpoint);
+        }
+        if (textTokenizer == null) {
+            throw new CogVideoException("--text-tokenizer (icetk's ice_text.model) is required with --checkpoint");
+        }
+        gb.textTokenizer(textTokenizer);
+        if (imageTokenizer != null) {
+            gb.imageTokenizer(imageTokenizer);
+        }
+        if (srCheckpoint != null) {
+            if (!Files.isDirectory(srCheckpoint)) {
+                throw new CogVideoException("super-resolution checkpoint folder " + srCheckpoint + " does not exist");
+            }
+            gb.superResolutionModelDir(srCheckpoint);
+        }
+        return gb;
+    }
+
+    /**
+     * Encoding pictures needs an image tokenizer with its encoder: the embedded demo's is decode-only, and a
+     * checkpoint of your own needs --image-tokenizer. Fails before anything is loaded.
+     */
+    static void requireEncoderOption(Path checkpoint, Path imageTokenizer, String option) {
+        if (imageTokenizer != null) {
+            return;
+        }
+        if (checkpoint == null) {
+            throw new CogVideoException(option + " needs an image tokenizer with its encoder, but the embedded demo "
+                    + "model's (ice_image_demo.safetensors) holds a decoder only: pass --image-tokenizer (a VQ-VAE "
+                    + "checkpoint with 'enc.*' tensors and " + "the demo's 512 image tokens)");
+        }
+        throw new CogVideoException(option + " needs an image tokenizer with its encoder: pass --image-tokenizer "
+                + "(icetk's ice_image.pt)");
     }
 
     /** Picture outputs need an image decoder; with a checkpoint of your own that means --image-tokenizer. */

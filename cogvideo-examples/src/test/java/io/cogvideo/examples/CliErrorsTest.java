@@ -82,7 +82,7 @@ class CliErrorsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"generate", "logits", "info", "bench", "tokenize"})
+    @ValueSource(strings = {"generate", "interpolate", "logits", "info", "bench", "tokenize"})
     void helpOfEveryCommand(String command) {
         Result r = run(command, "--help");
         assertThat(r.code()).isZero();

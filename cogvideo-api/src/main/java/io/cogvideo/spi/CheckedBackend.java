@@ -29,6 +29,7 @@ public final class CheckedBackend implements Backend {
     private final LocalAttention localAttention;
     private final VqVaeOps vqVaeOps;
     private final TrainingOps trainingOps;
+    private final VqVaeTrainingOps vqVaeTrainingOps;
     private volatile boolean closed;
 
     private CheckedBackend(Backend raw, boolean debug) {
@@ -38,6 +39,7 @@ public final class CheckedBackend implements Backend {
         this.localAttention = raw.find(LocalAttention.class).map(CheckedLocalAttention::new).orElse(null);
         this.vqVaeOps = raw.find(VqVaeOps.class).map(CheckedVqVaeOps::new).orElse(null);
         this.trainingOps = raw.find(TrainingOps.class).map(CheckedTrainingOps::new).orElse(null);
+        this.vqVaeTrainingOps = raw.find(VqVaeTrainingOps.class).map(CheckedVqVaeTrainingOps::new).orElse(null);
     }
 
     /** Wraps {@code backend} (once: a checked backend is returned as it is); debug mode from the system property. */
@@ -453,6 +455,8 @@ public final class CheckedBackend implements Backend {
             p = vqVaeOps;
         } else if (pack == TrainingOps.class) {
             p = trainingOps;
+        } else if (pack == VqVaeTrainingOps.class) {
+            p = vqVaeTrainingOps;
         } else if (raw.find(pack).isPresent()) {
             throw new CogVideoException("op pack " + pack.getName() + " has no checking layer in CheckedBackend; "
                     + "add one before using it");
@@ -896,6 +900,126 @@ public final class CheckedBackend implements Backend {
                 throw fail(op, "dropout must not be null (use Dropout.NONE)");
             }
             return temp(p.dropout(xr, dropout));
+        }
+    }
+
+    private final class CheckedVqVaeTrainingOps implements VqVaeTrainingOps {
+        private final VqVaeTrainingOps p;
+
+        CheckedVqVaeTrainingOps(VqVaeTrainingOps p) {
+            this.p = p;
+        }
+
+        private Tensor tempOrNull(Tensor t) {
+            return t == null ? null : temp(t);
+        }
+
+        private static void eps(String op, float eps) {
+            if (!(eps > 0) || !Float.isFinite(eps)) {
+                throw fail(op, "eps must be a positive finite number, got " + eps);
+            }
+        }
+
+        @Override
+        public Conv2dGrads conv2dBackward(Tensor x, Tensor weight, Tensor dY, int stride, int padTop, int padBottom,
+                int padLeft, int padRight, boolean inputGrad, boolean hasBias) {
+            String op = "conv2dBackward";
+            Tensor xr = in(op, "x", x);
+            Tensor wr = in(op, "weight", weight);
+            Tensor dr = in(op, "dY", dY);
+            rank(op, "x", x, 4);
+            rank(op, "weight", weight, 4);
+            rank(op, "dY", dY, 4);
+            if (x.dim(1) != weight.dim(1)) {
+                throw fail(op, "x " + Arrays.toString(x.shape()) + " has " + x.dim(1) + " channels but weight "
+                        + Arrays.toString(weight.shape()) + " takes " + weight.dim(1));
+            }
+            if (stride < 1 || padTop < 0 || padBottom < 0 || padLeft < 0 || padRight < 0) {
+                throw fail(op, "stride must be >= 1 and padding >= 0, got stride " + stride + ", padding "
+                        + padTop + "/" + padBottom + "/" + padLeft + "/" + padRight);
+            }
+            long h = (long) x.dim(2) + padTop + padBottom - weight.dim(2);
+            long w = (long) x.dim(3) + padLeft + padRight - weight.dim(3);
+            if (h < 0 || w < 0) {
+                throw fail(op, "kernel " + Arrays.toString(weight.shape()) + " is larger than the padded input "
+                        + Arrays.toString(x.shape()));
+            }
+            int[] want = {x.dim(0), weight.dim(0), (int) (h / stride + 1), (int) (w / stride + 1)};
+            if (!Arrays.equals(dY.shape(), want)) {
+                throw fail(op, "dY " + Arrays.toString(dY.shape()) + " must be " + Arrays.toString(want)
+                        + ", the output of x " + Arrays.toString(x.shape()) + " and weight "
+                        + Arrays.toString(weight.shape()) + " at stride " + stride + ", padding " + padTop + "/"
+                        + padBottom + "/" + padLeft + "/" + padRight);
+            }
+            Conv2dGrads g = p.conv2dBackward(xr, wr, dr, stride, padTop, padBottom, padLeft, padRight, inputGrad,
+                    hasBias);
+            return new Conv2dGrads(tempOrNull(g.dX()), temp(g.dWeight()), tempOrNull(g.dBias()));
+        }
+
+        @Override
+        public GroupNormGrads groupNormBackward(Tensor x, int groups, Tensor gamma, Tensor dY, float eps) {
+            String op = "groupNormBackward";
+            Tensor xr = in(op, "x", x);
+            Tensor gr = in(op, "gamma", gamma);
+            Tensor dr = in(op, "dY", dY);
+            rank(op, "x", x, 4);
+            if (groups < 1 || x.dim(1) % groups != 0) {
+                throw fail(op, x.dim(1) + " channels cannot be split into " + groups + " groups");
+            }
+            vector(op, "gamma", gamma, x.dim(1));
+            sameShape(op, "x", x, "dY", dY);
+            eps(op, eps);
+            GroupNormGrads g = p.groupNormBackward(xr, groups, gr, dr, eps);
+            return new GroupNormGrads(temp(g.dX()), temp(g.dGamma()), temp(g.dBeta()));
+        }
+
+        @Override
+        public Tensor swishBackward(Tensor x, Tensor dY) {
+            String op = "swishBackward";
+            Tensor xr = in(op, "x", x);
+            Tensor dr = in(op, "dY", dY);
+            sameShape(op, "x", x, "dY", dY);
+            return temp(p.swishBackward(xr, dr));
+        }
+
+        @Override
+        public Tensor upsampleNearest2xBackward(Tensor dY) {
+            String op = "upsampleNearest2xBackward";
+            Tensor dr = in(op, "dY", dY);
+            rank(op, "dY", dY, 4);
+            if (dY.dim(2) % 2 != 0 || dY.dim(3) % 2 != 0) {
+                throw fail(op, "dY " + Arrays.toString(dY.shape()) + " must have an even height and width (the "
+                        + "output of a 2x up-sampling)");
+            }
+            return temp(p.upsampleNearest2xBackward(dr));
+        }
+
+        @Override
+        public Tensor avgPool2x2Backward(Tensor dY, int height, int width) {
+            String op = "avgPool2x2Backward";
+            Tensor dr = in(op, "dY", dY);
+            rank(op, "dY", dY, 4);
+            if (height < 2 || width < 2 || height / 2 != dY.dim(2) || width / 2 != dY.dim(3)) {
+                throw fail(op, "dY " + Arrays.toString(dY.shape()) + " is not the pooled gradient of a " + height
+                        + "x" + width + " input (need height, width >= 2 and dY [.., .., " + height / 2 + ", "
+                        + width / 2 + "])");
+            }
+            return temp(p.avgPool2x2Backward(dr, height, width));
+        }
+
+        @Override
+        public SpatialAttentionGrads spatialAttentionBackward(Tensor q, Tensor k, Tensor v, Tensor dOut) {
+            String op = "spatialAttentionBackward";
+            Tensor qr = in(op, "q", q);
+            Tensor kr = in(op, "k", k);
+            Tensor vr = in(op, "v", v);
+            Tensor dr = in(op, "dOut", dOut);
+            rank(op, "q", q, 4);
+            sameShape(op, "q", q, "k", k);
+            sameShape(op, "q", q, "v", v);
+            sameShape(op, "q", q, "dOut", dOut);
+            SpatialAttentionGrads g = p.spatialAttentionBackward(qr, kr, vr, dr);
+            return new SpatialAttentionGrads(temp(g.dQ()), temp(g.dK()), temp(g.dV()));
         }
     }
 }

@@ -31,7 +31,7 @@ class OpPacksTest {
     @Test
     void withoutLeavesOutExactlyTheNamedPacks() {
         Backend none = ReferenceBackend.without(FusedAttention.class, LocalAttention.class, VqVaeOps.class,
-                TrainingOps.class);
+                TrainingOps.class, VqVaeTrainingOps.class);
         for (Class<? extends OpPack> p : OpPacks.known()) {
             assertThat(none.find(p)).as(p.getSimpleName()).isEmpty();
         }
@@ -47,7 +47,7 @@ class OpPacksTest {
     @Test
     void describeAndKnown() {
         assertThat(OpPacks.known()).containsExactly(FusedAttention.class, LocalAttention.class, VqVaeOps.class,
-                TrainingOps.class);
+                TrainingOps.class, VqVaeTrainingOps.class);
         assertThat(OpPacks.describe(FusedAttention.class))
                 .isEqualTo("fused dual-channel attention (the CogVideo transformer)");
         assertThat(OpPacks.describe(LocalAttention.class)).isEqualTo("local attention (CogView2 super-resolution)");

@@ -11,9 +11,11 @@ import io.cogvideo.spi.OpPack;
 import io.cogvideo.spi.OpPacks;
 import io.cogvideo.spi.TrainingOps;
 import io.cogvideo.training.HostTrainingOps;
+import io.cogvideo.training.HostVqVaeTrainingOps;
 import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
 import io.cogvideo.spi.VqVaeOps;
+import io.cogvideo.spi.VqVaeTrainingOps;
 import io.cogvideo.spi.WeightUse;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -27,8 +29,8 @@ import java.util.Set;
  * in their checkpoint layout whatever their {@link WeightUse}; key/value caches are float32 only.
  *
  * <p>It implements the primitive {@link Backend} and the op packs {@link FusedAttention}, {@link LocalAttention} and
- * {@link VqVaeOps}, and offers the core's plain-Java {@link TrainingOps}; {@link #without} leaves chosen packs out,
- * for capability tests.
+ * {@link VqVaeOps}, and offers the core's plain-Java {@link TrainingOps} and {@link VqVaeTrainingOps};
+ * {@link #without} leaves chosen packs out, for capability tests.
  *
  * <p>As every backend, it contains no argument validation: wrap it in {@link io.cogvideo.spi.CheckedBackend}
  * ({@code CheckedBackend.wrap(new ReferenceBackend(), true)}), which checks every call before it gets here.
@@ -371,7 +373,9 @@ public final class ReferenceBackend implements Backend, FusedAttention, LocalAtt
             return Optional.empty();
         }
         // training: the core's plain-Java pack over this backend's tensors; the others this class implements itself
-        return pack == TrainingOps.class ? HostTrainingOps.offer(this, pack) : Optional.of(pack.cast(this));
+        return pack == TrainingOps.class ? HostTrainingOps.offer(this, pack)
+                : pack == VqVaeTrainingOps.class ? HostVqVaeTrainingOps.offer(this, pack)
+                : Optional.of(pack.cast(this));
     }
 
     @Override

@@ -12,6 +12,7 @@ import io.cogvideo.spi.Tensor;
 import io.cogvideo.spi.TensorData;
 import io.cogvideo.spi.TrainingOps;
 import io.cogvideo.spi.VqVaeOps;
+import io.cogvideo.spi.VqVaeTrainingOps;
 import io.cogvideo.spi.WeightUse;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -27,7 +28,8 @@ import java.util.Optional;
  * arithmetic throughout). No ND4J code runs: OpenBLAS is called through JavaCPP's preset directly.
  *
  * <p>Op packs ({@link #find}): {@link FusedAttention} and {@link LocalAttention} ({@link CpuAttention}),
- * {@link VqVaeOps} ({@link CpuImageOps}) and {@link TrainingOps} ({@link CpuTrainingOps}).
+ * {@link VqVaeOps} ({@link CpuImageOps}), {@link TrainingOps} ({@link CpuTrainingOps}) and {@link VqVaeTrainingOps}
+ * ({@link CpuVqVaeTrainingOps}).
  *
  * <p><b>State.</b> Everything belongs to the instance: the options, one pool of {@code threads} workers
  * ({@link CpuThreads}, used by every parallel loop of the backend and its packs), the attention block plans and the
@@ -54,6 +56,8 @@ final class CpuBackend implements Backend {
     private final CpuImageOps imageOps;
     /** Training: float32 kernels and OpenBLAS GEMMs on this backend's arrays ({@link CpuTrainingOps}). */
     private final CpuTrainingOps training;
+    /** VQ-VAE training: im2col/col2im + OpenBLAS convolution backward and friends ({@link CpuVqVaeTrainingOps}). */
+    private final CpuVqVaeTrainingOps vqVaeTraining;
     /** Idle off-heap buffers for widened float16 weights (at most one per concurrent uncached pass). */
     private final List<Blas.Scratch> idleScratch = new ArrayList<>();
     private boolean closed;
@@ -76,6 +80,7 @@ final class CpuBackend implements Backend {
         this.attention = new CpuAttention(threads, blasThreads);
         this.imageOps = new CpuImageOps(blasThreads);
         this.training = new CpuTrainingOps(threads, blasThreads);
+        this.vqVaeTraining = new CpuVqVaeTrainingOps(threads, blasThreads);
     }
 
     @Override
@@ -361,14 +366,15 @@ final class CpuBackend implements Backend {
     }
 
     /**
-     * The attention packs ({@link CpuAttention}), the VQ-VAE pack ({@link CpuImageOps}) and the training pack
-     * ({@link CpuTrainingOps}); nothing else.
+     * The attention packs ({@link CpuAttention}), the VQ-VAE pack ({@link CpuImageOps}), the training pack
+     * ({@link CpuTrainingOps}) and the VQ-VAE training pack ({@link CpuVqVaeTrainingOps}); nothing else.
      */
     @Override
     public <P extends OpPack> Optional<P> find(Class<P> pack) {
         Object p = pack == FusedAttention.class || pack == LocalAttention.class ? attention
                 : pack == VqVaeOps.class ? imageOps
-                : pack == TrainingOps.class ? training : null;
+                : pack == TrainingOps.class ? training
+                : pack == VqVaeTrainingOps.class ? vqVaeTraining : null;
         return Optional.ofNullable(p).map(pack::cast);
     }
 

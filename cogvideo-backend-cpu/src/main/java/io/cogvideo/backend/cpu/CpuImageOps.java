@@ -89,8 +89,12 @@ final class CpuImageOps implements VqVaeOps {
         return new CpuTensor(new int[] {n, o, ho, wo}, out);
     }
 
-    /** Fills {@code col[(ci*kh+ky)*kw+kx, (oy-oy0)*wo+ox]} for output rows {@code oy0 .. oy0+rows-1}. */
-    private static void im2col(float[] x, int n, int c, int h, int w, int kh, int kw, int stride, int padTop,
+    /**
+     * Fills {@code col[(ci*kh+ky)*kw+kx, (oy-oy0)*wo+ox]} of sample {@code n} for output rows
+     * {@code oy0 .. oy0+rows-1}; {@code col} must be zero (padding positions are skipped). Also used by the
+     * convolution backward ({@link CpuVqVaeTrainingOps}).
+     */
+    static void im2col(float[] x, int n, int c, int h, int w, int kh, int kw, int stride, int padTop,
             int padLeft, int oy0, int rows, int wo, float[] col) {
         int cols = rows * wo;
         for (int ci = 0; ci < c; ci++) {

@@ -60,12 +60,13 @@ public record VqArchitecture(int channels, int zChannels, int embeddingDim, int 
     }
 
     /**
-     * The demo's VQ-VAE: width 32, z 32, D 32, K 512, icetk's encoder {@code channels_mult [1, 2, 4]} with one
-     * ResBlock per level (icetk uses two; one halves the encoder's cost on this 2-core machine) and icetk's rate-8
-     * decoder {@code channels_mult [1, 1, 2, 4]} (one ResBlock per level, as icetk's).
+     * The demo's VQ-VAE: width 32, z 32, D 32, K 512; icetk's encoder with {@code channels_mult [1, 1, 2]} and one
+     * ResBlock per level (icetk: {@code [1, 2, 4]} and two; the narrower, shallower trunk cuts the encoder's cost
+     * from about 415 to about 185 MFLOP per 48 x 48 crop on this 2-core machine), and icetk's rate-8 decoder
+     * {@code channels_mult [1, 1, 2, 4]} with one ResBlock per level, as icetk's.
      */
     public static VqArchitecture demo() {
-        return new VqArchitecture(32, 32, 32, 512, List.of(1, 2, 4), 1, List.of(1, 1, 2, 4));
+        return new VqArchitecture(32, 32, 32, 512, List.of(1, 1, 2), 1, List.of(1, 1, 2, 4));
     }
 
     /** The compress rate: pixels per token along each axis. */

@@ -120,7 +120,7 @@ class VqVaeModelTest {
                 .hasMessageContaining("up-samples by 4");
         assertThat(VqArchitecture.demo().compressRate()).isEqualTo(8);
         VqVaeModel m = VqVaeModel.initialise(VqArchitecture.demo(), 1);
-        assertThat(m.parameters()).containsKeys("enc.down.1.block.0.nin_shortcut.weight",
+        assertThat(m.parameters()).containsKeys("enc.down.2.block.0.nin_shortcut.weight",
                 "decs.1.up.2.block.0.nin_shortcut.weight", "decs.1.up.3.upsample.conv.weight",
                 "down_samplers.0.conv_down_sampler.conv.weight", "quantize.proj.weight");
         assertThat(m.parameters()).doesNotContainKey("decs.1.up.0.upsample.conv.weight");

@@ -19,8 +19,8 @@ import java.util.SplittableRandom;
  * icetk-normalised pixels + {@code beta} x commitment MSE, straight-through gradients to the encoder, AdamW on the
  * encoder and decoder, and an EMA codebook as icetk's {@code VectorQuantizeEMA} (cluster sizes and sums with decay,
  * Laplace smoothing eps 1e-5). The codebook starts from encoder outputs of the first batch (data-dependent
- * initialisation) and, every {@code restartEvery} steps, codes whose EMA cluster size has fallen below a threshold are
- * restarted at random encoder outputs of the current batch.
+ * initialisation) and, every {@code restartEvery} steps, codes that no batch chose during the last {@code restartEvery}
+ * steps are restarted at random encoder outputs of the current batch.
  *
  * <p>Every random choice (initialisation, which images, their seeds, crop offsets, restarts) derives from the options'
  * seed and the step number, and checkpoints hold the parameters, the codebook, its EMA statistics and AdamW's state,
@@ -29,8 +29,8 @@ import java.util.SplittableRandom;
 public final class VqVaeTrainer {
     /** Laplace smoothing of the EMA cluster sizes (icetk's VectorQuantizeEMA). */
     static final double EMA_EPS = 1e-5;
-    /** A code is dead when its EMA cluster size is below this fraction of the mean cluster size. */
-    static final double DEAD_FRACTION = 0.03;
+    /** Steps over which {@link VqTrainingProgress#codesUsed} counts codes when restarts are off. */
+    static final int USAGE_WINDOW = 100;
     /** Random crops drawn per image, of which the most varied is trained on. */
     static final int CROP_CANDIDATES = 4;
     private static final String STEP_KEY = "vq.step";
@@ -43,10 +43,12 @@ public final class VqVaeTrainer {
     private final AdamW adam;
     private float[] clusterSize;
     private float[] embedAvg;
+    /** Per code, the last step that assigned it (or restarted it). */
+    private float[] lastUsed;
     private int step;
 
     private VqVaeTrainer(Backend backend, VqTrainingImages images, VqTrainerOptions options, VqVaeModel model,
-            AdamW adam, float[] clusterSize, float[] embedAvg, int step) {
+            AdamW adam, float[] clusterSize, float[] embedAvg, float[] lastUsed, int step) {
         this.backend = Objects.requireNonNull(backend, "backend");
         this.images = Objects.requireNonNull(images, "images");
         this.options = options;
@@ -54,6 +56,7 @@ public final class VqVaeTrainer {
         this.adam = adam;
         this.clusterSize = clusterSize;
         this.embedAvg = embedAvg;
+        this.lastUsed = lastUsed;
         this.step = step;
         int r = model.architecture().compressRate();
         if (options.crop() % r != 0 || options.crop() > images.height() || options.crop() > images.width()) {
@@ -81,7 +84,8 @@ public final class VqVaeTrainer {
     public static VqVaeTrainer start(Backend backend, VqArchitecture arch, VqTrainingImages images,
             VqTrainerOptions options) {
         VqVaeModel model = VqVaeModel.initialise(arch, options.seed());
-        return new VqVaeTrainer(backend, images, options, model, new AdamW(adamOptions(options)), null, null, 0);
+        return new VqVaeTrainer(backend, images, options, model, new AdamW(adamOptions(options)), null, null, null,
+                0);
     }
 
     /**
@@ -114,7 +118,8 @@ public final class VqVaeTrainer {
             AdamW adam = new AdamW(adamOptions(options), new OptimizerState(adamStep, m, v));
             float[] cs = sd.contains("ema.cluster_size") ? sd.get("ema.cluster_size").toFloatArray() : null;
             float[] ea = sd.contains("ema.embed_avg") ? sd.get("ema.embed_avg").toFloatArray() : null;
-            return new VqVaeTrainer(backend, images, options, model, adam, cs, ea, step);
+            float[] lu = sd.contains("restart.last_used") ? sd.get("restart.last_used").toFloatArray() : null;
+            return new VqVaeTrainer(backend, images, options, model, adam, cs, ea, lu, step);
         }
     }
 
@@ -243,6 +248,7 @@ public final class VqVaeTrainer {
             for (int p = 0; p < hw; p++) {
                 int id = pass.ids()[i * hw + p];
                 counts[id]++;
+                lastUsed[id] = t;
                 for (int c = 0; c < d; c++) {
                     sums[id * d + c] += pass.ze()[(i * d + c) * hw + p];
                 }
@@ -264,19 +270,21 @@ public final class VqVaeTrainer {
                 cb[j * d + c] = (float) (embedAvg[j * d + c] / smoothed);
             }
         }
-        double threshold = DEAD_FRACTION * positions / k;
-        if (options.restartEvery() > 0 && t % options.restartEvery() == 0) {
-            SplittableRandom rnd = random(t, 2);
-            for (int j = 0; j < k; j++) {
-                if (clusterSize[j] < threshold) {
-                    restart(j, pass, rnd, (float) (positions / (double) k));
-                }
-            }
-        }
+        int window = options.restartEvery() > 0 ? options.restartEvery() : USAGE_WINDOW;
         int used = 0;
         for (int j = 0; j < k; j++) {
-            if (clusterSize[j] >= threshold) {
+            if (t - lastUsed[j] < window) {
                 used++;
+            }
+        }
+        if (options.restartEvery() > 0 && t % options.restartEvery() == 0) {
+            // codes no batch chose during the last restartEvery steps restart at random encoder outputs
+            SplittableRandom rnd = random(t, 2);
+            for (int j = 0; j < k; j++) {
+                if (t - lastUsed[j] >= options.restartEvery()) {
+                    restart(j, pass, rnd, (float) (positions / (double) k));
+                    lastUsed[j] = t;
+                }
             }
         }
         double entropy = 0;
@@ -303,6 +311,8 @@ public final class VqVaeTrainer {
         float expected = (float) (b * hw / (double) k);
         clusterSize = new float[k];
         embedAvg = new float[k * d];
+        lastUsed = new float[k];
+        java.util.Arrays.fill(lastUsed, t - 1);
         SplittableRandom rnd = random(t, 3);
         for (int j = 0; j < k; j++) {
             restart(j, pass, rnd, expected);
@@ -342,6 +352,7 @@ public final class VqVaeTrainer {
         if (clusterSize != null) {
             t.put("ema.cluster_size", new SafetensorsWriter.Entry(clusterSize, arch.codebookSize()));
             t.put("ema.embed_avg", new SafetensorsWriter.Entry(embedAvg, arch.codebookSize(), arch.embeddingDim()));
+            t.put("restart.last_used", new SafetensorsWriter.Entry(lastUsed, arch.codebookSize()));
         }
         OptimizerState st = adam.state();
         for (String k : st.keys()) {

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The demo VQ-VAE's real run on the CPU backend (not a unit test: skipped unless {@code -Dcogvideo.vqDemo=<dir>} names
- * an output folder). {@code -Dcogvideo.vqDemo.steps=N} overrides the recipe's step count (for timing). Writes
+ * an output folder). {@code -Dcogvideo.vqDemo.steps=N} and {@code -Dcogvideo.vqDemo.batch=B} override the recipe's step count and
+ * batch (for timing, or a shorter run on a busy machine). Writes
  * {@code vq.safetensors}, {@code cluster_label2.npy}, {@code reconstructions.png} (originals above reconstructions)
  * and {@code log.txt} into the folder.
  */
@@ -33,6 +34,11 @@ class CpuVqDemoRun {
         String steps = System.getProperty("cogvideo.vqDemo.steps");
         if (steps != null) {
             o = o.withSteps(Integer.parseInt(steps));
+        }
+        String batch = System.getProperty("cogvideo.vqDemo.batch");
+        if (batch != null) {
+            o = new VqTrainerOptions(o.steps(), Integer.parseInt(batch), o.crop(), o.lr(), o.warmupSteps(), o.beta(),
+                    o.emaDecay(), o.restartEvery(), o.seed(), o.checkpointInterval());
         }
         int threads = Integer.getInteger("cogvideo.vqDemo.threads", 2);
         StringBuilder log = new StringBuilder();

@@ -57,6 +57,7 @@ module io.cogvideo.api {
     exports io.cogvideo.checkpoint;
     exports io.cogvideo.video;
     exports io.cogvideo.training;
+    exports io.cogvideo.training.vq;
 
     uses io.cogvideo.spi.BackendProvider;
 }

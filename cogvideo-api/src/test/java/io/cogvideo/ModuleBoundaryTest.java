@@ -60,7 +60,7 @@ class ModuleBoundaryTest {
 
     /** Exported packages: the user API, the backend SPI, and what tokenizer, checkpoint and video users need. */
     private static final Set<String> EXPORTED = Set.of("io.cogvideo", "io.cogvideo.spi", "io.cogvideo.tokenizer",
-            "io.cogvideo.checkpoint", "io.cogvideo.video", "io.cogvideo.training");
+            "io.cogvideo.checkpoint", "io.cogvideo.video", "io.cogvideo.training", "io.cogvideo.training.vq");
 
     /** target/classes: the exploded io.cogvideo.api module. */
     private static Path exploded;

@@ -18,7 +18,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Training forward and backward of the CogVideo transformer, over the same {@link CogVideoModel} weights and layer
+ * Training forward and backward of the CogVideo transformer (stages 1 and 2, and image mode: stage
+ * {@link TrainingExample#IMAGE_MODE}, the image model of the recipe, one frame with the attention-plus channel off and
+ * every row on the base channel, exactly the model's {@code imageMode} prefill), over the same {@link CogVideoModel} weights and layer
  * structure that generation uses (sandwich LayerNorm, dual-channel attention, tied head over rows
  * {@code [0, imageVocab)}), as the original's training model ({@code models/cogvideo_model.py} {@code CogVideoModel}
  * driven by {@code pretrain_cogvideo.py} {@code forward_step}):
@@ -101,7 +103,9 @@ public final class CogVideoTraining {
          */
         public Map<String, Double> loggedFrameLosses() {
             Map<String, Double> m = new LinkedHashMap<>();
-            if (stage == 1) {
+            if (stage == TrainingExample.IMAGE_MODE) {
+                m.put("IMG_loss", frameLosses[0]);
+            } else if (stage == 1) {
                 for (int k = 0; k < frameLosses.length; k++) {
                     m.put("AR_f" + k + "_loss", frameLosses[k]);
                 }
@@ -279,6 +283,10 @@ public final class CogVideoTraining {
             throw new CogVideoException("row " + r + " has " + n + " tokens; the training layout needs "
                     + t + " text slots plus 1 to " + config.frameCount() + " frames of " + l);
         }
+        if (stage == TrainingExample.IMAGE_MODE && n != t + l) {
+            throw new CogVideoException("row " + r + " is an image-mode row of " + n + " tokens; image mode has "
+                    + t + " text slots plus exactly one frame of " + l);
+        }
         if (n != firstLength) {
             throw new CogVideoException("row " + r + " has " + n + " tokens, unlike row 0");
         }
@@ -343,8 +351,16 @@ public final class CogVideoTraining {
             AttentionForward plus, Tensor plusOut, Tensor outFrames, Tensor o, Tensor x1, Tensor m, Tensor hid,
             Tensor act, Tensor m2, Dropout mlpDropout, Dropout baseDropout, Dropout plusDropout, Tensor x2) {
 
+        /** Whether the attention-plus channel ran (not in image mode). */
+        boolean hasPlus() {
+            return plus != null;
+        }
+
         /** Everything but the output {@code x2} (the next layer's input). */
         List<Tensor> all() {
+            if (!hasPlus()) { // image mode: o is out
+                return List.of(x, a, q, k, v, base.out(), base.logSumExp(), out, x1, m, hid, act, m2);
+            }
             return List.of(x, a, q, k, v, base.out(), base.logSumExp(), out, pq, pk, pv, plus.out(),
                     plus.logSumExp(), plusOut, outFrames, o, x1, m, hid, act, m2);
         }
@@ -427,12 +443,20 @@ public final class CogVideoTraining {
         Tensor k = backend.slice(qkv, 2, h, h);
         Tensor v = backend.slice(qkv, 2, 2 * h, h);
         qkv.close();
-        AttentionMask baseMask = ex.stage() == 1
+        AttentionMask baseMask = ex.stage() != 2 // image mode and stage 1: causal within the own frame
                 ? AttentionMask.spatialTraining(heads, t, ex.textPadding(), grid)
                 : AttentionMask.spatialInterpTraining(heads, t, ex.textPadding(), grid);
         Dropout baseDrop = attention(seed, row, i, 1);
         AttentionForward base = train.attentionForward(q, k, v, baseMask, baseDrop);
         Tensor out = backend.linear(base.out(), b.denseW(), b.denseB()); // [1, n, h]
+        if (ex.stage() == TrainingExample.IMAGE_MODE) {
+            // enforce_no_swin: the attention-plus channel is off, every row keeps the base channel (o = base)
+            Tensor l3 = backend.layerNorm(out, b.thirdNormW(), b.thirdNormB(), eps);
+            Tensor x1 = backend.add(x, l3);
+            l3.close();
+            return mlpTail(b, i, row, seed, x, a, q, k, v, baseMask, base, out, null, null, null, null, null, null,
+                    null, out, x1, baseDrop, Dropout.NONE);
+        }
         Tensor pqkv = backend.linear(a, w.plusQkvW(), w.plusQkvB()); // [1, n, 3h]
         Tensor pqAll = backend.slice(pqkv, 2, 0, h);
         Tensor pq = backend.slice(pqAll, 1, t, f); // [1, f, h]: frame queries only
@@ -456,6 +480,16 @@ public final class CogVideoTraining {
         Tensor l3 = backend.layerNorm(o, b.thirdNormW(), b.thirdNormB(), eps);
         Tensor x1 = backend.add(x, l3);
         l3.close();
+        return mlpTail(b, i, row, seed, x, a, q, k, v, baseMask, base, out, pq, pk, pv, plusMask, plus, plusOut,
+                outFrames, o, x1, baseDrop, plusDrop);
+    }
+
+    /** The MLP half of a layer, {@code x2 = x1 + LN_4(dropout(W2·gelu(W1·LN_post(x1))))}, and the saved tensors. */
+    private Saved mlpTail(Block b, int i, int row, long seed, Tensor x, Tensor a, Tensor q, Tensor k, Tensor v,
+            AttentionMask baseMask, AttentionForward base, Tensor out, Tensor pq, Tensor pk, Tensor pv,
+            AttentionMask plusMask, AttentionForward plus, Tensor plusOut, Tensor outFrames, Tensor o, Tensor x1,
+            Dropout baseDrop, Dropout plusDrop) {
+        final float eps = config.layerNormEps();
         Tensor m = backend.layerNorm(x1, b.postNormW(), b.postNormB(), eps);
         Tensor hid = backend.linear(m, b.fcInW(), b.fcInB()); // [1, n, 4h]
         Tensor act = backend.gelu(hid);
@@ -476,7 +510,7 @@ public final class CogVideoTraining {
         final int t = config.textSlots();
         final int h = config.hiddenSize();
         final float eps = config.layerNormEps();
-        final int f = s.pq.dim(1);
+        final int f = s.hasPlus() ? s.pq.dim(1) : 0;
         CogVideoWeights.Layer w = weights.layers().get(i);
         Block b = w.block();
         String p = "transformer.layers." + i + ".";
@@ -499,25 +533,33 @@ public final class CogVideoTraining {
             TrainingOps.LayerNormGrads g3 = train.layerNormBackward(s.o, b.thirdNormW(), dx1, eps);
             accumulate(acc, p + "third_layernorm.weight", g3.dGamma());
             accumulate(acc, p + "third_layernorm.bias", g3.dBeta());
-            Tensor dOutText = backend.slice(g3.dX(), 1, 0, t);
-            Tensor dMixed = backend.slice(g3.dX(), 1, t, f);
-            TrainingOps.ChannelMixGrads gm = train.channelMixBackward(s.outFrames, s.plusOut, w.mixLogits(), dMixed);
-            accumulate(acc, x + "attn_distribution." + i, gm.dMixLogits());
-            // attention-plus channel
-            TrainingOps.LinearGrads gpd = linearBack(s.plus.out(), w.plusDenseW(), gm.dPlus(), x + "dense." + i, acc);
-            TrainingOps.AttentionGrads gpa = train.attentionBackward(s.pq, s.pk, s.pv, s.plusMask, s.plusDropout,
-                    s.plus, gpd.dX());
-            Tensor dpq = backend.concat(1, zeros(t, h), gpa.dQ()); // text rows asked no plus query
-            Tensor dpqkv = backend.concat(2, dpq, gpa.dK(), gpa.dV());
-            TrainingOps.LinearGrads gpq = linearBack(s.a, w.plusQkvW(), dpqkv, x + "query_key_value." + i, acc);
+            Tensor dOut;
+            TrainingOps.LinearGrads gpq = null;
+            if (!s.hasPlus()) { // image mode: o = out
+                dOut = g3.dX();
+            } else {
+                Tensor dOutText = backend.slice(g3.dX(), 1, 0, t);
+                Tensor dMixed = backend.slice(g3.dX(), 1, t, f);
+                TrainingOps.ChannelMixGrads gm = train.channelMixBackward(s.outFrames, s.plusOut, w.mixLogits(),
+                        dMixed);
+                accumulate(acc, x + "attn_distribution." + i, gm.dMixLogits());
+                // attention-plus channel
+                TrainingOps.LinearGrads gpd = linearBack(s.plus.out(), w.plusDenseW(), gm.dPlus(), x + "dense." + i,
+                        acc);
+                TrainingOps.AttentionGrads gpa = train.attentionBackward(s.pq, s.pk, s.pv, s.plusMask, s.plusDropout,
+                        s.plus, gpd.dX());
+                Tensor dpq = backend.concat(1, zeros(t, h), gpa.dQ()); // text rows asked no plus query
+                Tensor dpqkv = backend.concat(2, dpq, gpa.dK(), gpa.dV());
+                gpq = linearBack(s.a, w.plusQkvW(), dpqkv, x + "query_key_value." + i, acc);
+                dOut = backend.concat(1, dOutText, gm.dBase());
+            }
             // base channel
-            Tensor dOut = backend.concat(1, dOutText, gm.dBase());
             TrainingOps.LinearGrads gd = linearBack(s.base.out(), b.denseW(), dOut, p + "attention.dense", acc);
             TrainingOps.AttentionGrads ga = train.attentionBackward(s.q, s.k, s.v, s.baseMask, s.baseDropout,
                     s.base, gd.dX());
             Tensor dqkv = backend.concat(2, ga.dQ(), ga.dK(), ga.dV());
             TrainingOps.LinearGrads gq = linearBack(s.a, b.qkvW(), dqkv, p + "attention.query_key_value", acc);
-            Tensor da = backend.add(gq.dX(), gpq.dX());
+            Tensor da = gpq == null ? gq.dX() : backend.add(gq.dX(), gpq.dX());
             TrainingOps.LayerNormGrads gIn0 = train.layerNormBackward(s.x, b.inputNormW(), da, eps);
             accumulate(acc, p + "input_layernorm.weight", gIn0.dGamma());
             accumulate(acc, p + "input_layernorm.bias", gIn0.dBeta());

@@ -57,8 +57,19 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** Writes {@code tensors} (in map order) and string {@code metadata} to {@code file}, atomically. */
+    /** Writes {@code tensors} (in map order) and string {@code metadata} to {@code file}, atomically, as float32. */
     public static void write(Path file, Map<String, Entry> tensors, Map<String, String> metadata) {
+        write(file, tensors, metadata, false);
+    }
+
+    /**
+     * Writes {@code tensors} (in map order) and string {@code metadata} to {@code file}, atomically, as float32 or
+     * (with {@code float16}) as IEEE half precision, rounded to nearest even (the form of a released checkpoint).
+     *
+     * @throws CogVideoException if a value is finite in float32 but beyond the float16 range (65504)
+     */
+    public static void write(Path file, Map<String, Entry> tensors, Map<String, String> metadata, boolean float16) {
+        final int width = float16 ? 2 : 4;
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
@@ -70,12 +81,12 @@ public final class SafetensorsWriter {
                 throw new CogVideoException("safetensors: '__metadata__' is not a valid tensor name");
             }
             ObjectNode t = header.putObject(e.getKey());
-            t.put("dtype", "F32");
+            t.put("dtype", float16 ? "F16" : "F32");
             ArrayNode shape = t.putArray("shape");
             for (int d : e.getValue().shape) {
                 shape.add(d);
             }
-            long bytes = 4L * e.getValue().values().length;
+            long bytes = (long) width * e.getValue().values().length;
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -93,19 +104,65 @@ public final class SafetensorsWriter {
             writeFully(ch, len);
             writeFully(ch, ByteBuffer.wrap(head));
             ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-            for (Entry e : tensors.values()) {
-                float[] v = e.values();
+            for (Map.Entry<String, Entry> te : tensors.entrySet()) {
+                float[] v = te.getValue().values();
                 int i = 0;
                 while (i < v.length) {
-                    int n = Math.min(v.length - i, buf.capacity() / 4);
+                    int n = Math.min(v.length - i, buf.capacity() / width);
                     buf.clear();
-                    buf.asFloatBuffer().put(v, i, n);
-                    buf.limit(n * 4);
+                    if (float16) {
+                        for (int j = 0; j < n; j++) {
+                            buf.putShort(2 * j, toHalf(v[i + j], te.getKey()));
+                        }
+                    } else {
+                        buf.asFloatBuffer().put(v, i, n);
+                    }
+                    buf.limit(n * width);
                     writeFully(ch, buf);
                     i += n;
                 }
             }
         });
+    }
+
+    /** IEEE binary16 bits of {@code f}, rounded to nearest even (as {@code Float.floatToFloat16} of Java 20). */
+    static short toHalf(float f, String key) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int exp = (bits >>> 23) & 0xff;
+        int mant = bits & 0x7fffff;
+        if (exp == 0xff) { // inf / nan
+            return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 | (mant >>> 13) : 0));
+        }
+        int e = exp - 127 + 15;
+        if (e >= 0x1f) {
+            throw new CogVideoException("safetensors: value " + f + " of '" + key + "' is beyond the float16 range"
+                    + " [-65504, 65504]");
+        }
+        if (e <= 0) { // subnormal or zero
+            if (e < -10) {
+                return (short) sign;
+            }
+            int m = mant | 0x800000;
+            int shift = 14 - e;
+            int half = m >>> shift;
+            int rem = m & ((1 << shift) - 1);
+            int mid = 1 << (shift - 1);
+            if (rem > mid || (rem == mid && (half & 1) == 1)) {
+                half++;
+            }
+            return (short) (sign | half);
+        }
+        int half = (e << 10) | (mant >>> 13);
+        int rem = mant & 0x1fff;
+        if (rem > 0x1000 || (rem == 0x1000 && (half & 1) == 1)) {
+            half++; // may carry into the exponent, which is right
+        }
+        if ((half & 0x7fff) >= 0x7c00) {
+            throw new CogVideoException("safetensors: value " + f + " of '" + key + "' rounds beyond the float16"
+                    + " range [-65504, 65504]");
+        }
+        return (short) (sign | half);
     }
 
     /** The {@code __metadata__} strings of a safetensors file (empty when it has none). */

@@ -8,7 +8,8 @@ import java.util.Objects;
  * Everything that configures a {@link Trainer}. Immutable; start from {@link #defaults(Path)} (the paper's recipe and
  * the original's optimizer settings) and change fields with the {@code with...} methods.
  *
- * @param stage              1 (key frames) or 2 (interpolation): which loss mask the data builds
+ * @param stage              0 (image model, {@link TrainingExample#IMAGE_MODE}), 1 (key frames) or 2
+ *                           (interpolation): which loss mask the data builds (recorded for resume)
  * @param steps              optimizer updates of the whole run, {@code >= 1} (the schedule spans them)
  * @param batchSize          examples per update, {@code >= 1}
  * @param optimizer          AdamW settings ({@link AdamWOptions#ORIGINAL})
@@ -43,8 +44,8 @@ public record TrainerOptions(
     public static final double ORIGINAL_CLIP_NORM = 0.1;
 
     public TrainerOptions {
-        if (stage != 1 && stage != 2) {
-            throw invalid("stage", stage, "1 or 2");
+        if (stage != TrainingExample.IMAGE_MODE && stage != 1 && stage != 2) {
+            throw invalid("stage", stage, "0 (image model), 1 or 2");
         }
         if (steps < 1) {
             throw invalid("steps", steps, ">= 1");

@@ -7,7 +7,9 @@ import io.cogvideo.CogVideoException;
  * shift: {@code inputIds[i]} predicts {@code labels[i]}, weighted by {@code lossMask[i]}. Built by
  * {@link TrainingLayout}; immutable (arrays are copied in and out).
  *
- * @param stage       1 (key frames: loss on frames 1..F-1) or 2 (interpolation: loss on the odd frames)
+ * @param stage       {@link #IMAGE_MODE} 0 (the image model, CogView2's role: one frame, loss on all its tokens,
+ *                    attention-plus off, as the first frame is generated), 1 (key frames: loss on frames 1..F-1) or
+ *                    2 (interpolation: loss on the odd frames)
  * @param inputIds    [L] token ids, {@code L = textSlots + frameCount * frameLength} (2064); {@code <start_of_image>}
  *                    at every frame start {@code textSlots + k * frameLength}
  * @param labels      [L] the next token of the raw sequence ({@code raw[1:]})
@@ -18,10 +20,13 @@ import io.cogvideo.CogVideoException;
  */
 public record TrainingExample(int stage, int[] inputIds, int[] labels, float[] lossMask, int[] positionIds,
         int textPadding) {
+    /** The stage number of image-mode rows (the image model: text, {@code <start_of_image>}, one frame). */
+    public static final int IMAGE_MODE = 0;
 
     public TrainingExample {
-        if (stage != 1 && stage != 2) {
-            throw new CogVideoException("training example: stage = " + stage + " is invalid; allowed: 1 or 2");
+        if (stage != IMAGE_MODE && stage != 1 && stage != 2) {
+            throw new CogVideoException("training example: stage = " + stage + " is invalid; allowed: 0 (image mode),"
+                    + " 1 or 2");
         }
         if (inputIds == null || labels == null || lossMask == null || positionIds == null) {
             throw new CogVideoException("training example: inputIds, labels, lossMask and positionIds are required");

@@ -127,6 +127,50 @@ public record TrainingLayout(int textSlots, int frameLength, int frameCount, int
     }
 
     /**
+     * An image-mode example (stage {@link TrainingExample#IMAGE_MODE}, the image model's training row, as CogView2
+     * trains and as the first frame is generated): {@code textSlots + frameLength} tokens,
+     *
+     * <pre>
+     * raw   = [&lt;pad&gt;] * (textSlots - |text|) + text + [&lt;start_of_image&gt;] + frame      (textSlots + frameLength + 1)
+     * input = raw[:-1], label = raw[1:], loss on every token of the frame (label positions textSlots ..)
+     * positions: pads 0, text 0..T-1, frame token j: 512 + j
+     * </pre>
+     *
+     * @param text  caption ids (e.g. {@code caption + " 高清摄影"}, no duration prefix); {@code <pad>}s are dropped
+     * @param frame [frameLength] image token ids
+     */
+    public TrainingExample imageExample(int[] text, int[] frame) {
+        int[] kept = Arrays.stream(text).filter(t -> t != padId).toArray();
+        if (kept.length > textSlots) {
+            throw new CogVideoException("training layout: text has " + kept.length + " tokens; at most " + textSlots
+                    + " fit the text region (truncate the caption)");
+        }
+        if (frame == null || frame.length != frameLength) {
+            throw new CogVideoException("training layout: the image frame has "
+                    + (frame == null ? "no" : String.valueOf(frame.length)) + " tokens; expected " + frameLength);
+        }
+        int len = textSlots + frameLength;
+        int nPad = textSlots - kept.length;
+        int[] raw = new int[len + 1];
+        Arrays.fill(raw, 0, nPad, padId);
+        System.arraycopy(kept, 0, raw, nPad, kept.length);
+        raw[textSlots] = startOfImageId;
+        System.arraycopy(frame, 0, raw, textSlots + 1, frameLength);
+        int[] input = Arrays.copyOf(raw, len);
+        int[] labels = Arrays.copyOfRange(raw, 1, len + 1);
+        float[] mask = new float[len];
+        Arrays.fill(mask, textSlots, len, 1f);
+        int[] pos = new int[len];
+        for (int i = nPad; i < textSlots; i++) {
+            pos[i] = i - nPad;
+        }
+        for (int i = textSlots; i < len; i++) {
+            pos[i] = CogVideoConfig.FRAME_POSITION_BASE + (i - textSlots);
+        }
+        return new TrainingExample(TrainingExample.IMAGE_MODE, input, labels, mask, pos, nPad);
+    }
+
+    /**
      * The binary data row for {@code text} and {@code frames}, as the original data files store it: a leading
      * {@code <pad>} when the text does not fill the region, the text, trailing pads, then the frames.
      */

@@ -33,6 +33,11 @@ final class MicroModels {
     }
 
     static CogVideoModel model(Backend backend, long seed) {
+        return model(backend, seed, null, 0, 0f);
+    }
+
+    /** {@link #model(Backend, long)} with element {@code index} of parameter {@code key} moved by {@code delta}. */
+    static CogVideoModel model(Backend backend, long seed, String key, int index, float delta) {
         CogVideoConfig c = config();
         Random r = new Random(seed);
         Map<String, TensorData> map = new HashMap<>();
@@ -42,6 +47,9 @@ final class MicroModels {
             boolean norm = e.getKey().contains("layernorm.weight");
             for (int i = 0; i < n; i++) {
                 v[i] = norm ? 1f + 0.1f * (float) r.nextGaussian() : 0.3f * (float) r.nextGaussian();
+            }
+            if (e.getKey().equals(key)) {
+                v[index] += delta;
             }
             map.put(e.getKey(), TensorData.ofFloats(e.getKey(), v, e.getValue()));
         }

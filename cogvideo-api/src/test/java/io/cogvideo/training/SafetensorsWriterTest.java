@@ -51,6 +51,25 @@ class SafetensorsWriterTest {
     }
 
     @Test
+    void writesFloat16RoundedToNearestEven(@TempDir Path dir) {
+        // exact halves, the smallest subnormal, ties to even (2049 -> 2048, 2051 -> 2052), a value below half of the
+        // smallest subnormal (-> 0), the largest half
+        float[] v = {1f, -2.5f, 0.333333f, 5.9604645e-8f, 2049f, 2051f, 1e-9f, 65504f, 0f};
+        float[] want = {1f, -2.5f, 0.33325195f, 5.9604645e-8f, 2048f, 2052f, 0f, 65504f, 0f};
+        Map<String, SafetensorsWriter.Entry> t = new LinkedHashMap<>();
+        t.put("h", new SafetensorsWriter.Entry(v, 3, 3));
+        Path f = dir.resolve("h.safetensors");
+        SafetensorsWriter.write(f, t, Map.of(), true);
+        try (StateDict sd = SafetensorsReader.read(f)) {
+            assertThat(sd.get("h").dtype()).isEqualTo(DType.FLOAT16);
+            assertThat(sd.get("h").toFloatArray()).containsExactly(want);
+        }
+        t.put("big", new SafetensorsWriter.Entry(new float[] {70000f}, 1));
+        assertThatThrownBy(() -> SafetensorsWriter.write(dir.resolve("big.safetensors"), t, Map.of(), true))
+                .isInstanceOf(CogVideoException.class).hasMessageContaining("'big'").hasMessageContaining("65504");
+    }
+
+    @Test
     void rejectsAShapeThatDoesNotHoldTheValues() {
         assertThatThrownBy(() -> new SafetensorsWriter.Entry(new float[5], 2, 3)).isInstanceOf(CogVideoException.class)
                 .hasMessageContaining("[2, 3] does not hold 5 values");

@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** The {@code cogvideo} command line. */
 @Command(name = "cogvideo", mixinStandardHelpOptions = true, version = "cogvideo-java 0.1.0-SNAPSHOT",
         description = "Text-to-video with CogVideo (ICLR 2023) on the JVM.",
-        subcommands = {GenerateCommand.class, InterpolateCommand.class, LogitsCommand.class, InfoCommand.class, BenchCommand.class, TokenizeCommand.class, TrainCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, InterpolateCommand.class, LogitsCommand.class, InfoCommand.class, BenchCommand.class, TokenizeCommand.class, TrainCommand.class, TrainDemoCommand.class, EvaluateDemoCommand.class, CommandLine.HelpCommand.class})
 public final class CogVideoCli {
 
     /** Options every command has. */

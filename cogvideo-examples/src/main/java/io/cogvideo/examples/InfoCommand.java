@@ -33,6 +33,9 @@ final class InfoCommand implements Callable<Integer> {
         System.out.println(opPacks(all));
         System.out.println("Java " + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors()
                 + " cores, max heap " + Runtime.getRuntime().maxMemory() / (1 << 20) + " MiB");
+        if (checkpoint == null) {
+            System.out.println(demoModel());
+        }
         if (checkpoint != null) {
             try (SatCheckpoint ckpt = SatCheckpoint.open(checkpoint)) {
                 CogVideoConfig c = CogVideoConfig.fromSatConfig(ckpt.config());
@@ -41,6 +44,27 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** What the embedded demo model is and how it was trained (its training summary). */
+    static String demoModel() {
+        DemoAssets demo = DemoAssets.install();
+        StringBuilder sb = new StringBuilder("Embedded demo model: ").append(demo.describe()).append('\n');
+        sb.append("  trained by `cogvideo train-demo`: a text model written by the project, a VQ-VAE of icetk's "
+                + "architecture trained on the world's frames, then CogVideo's recipe: an image model, stage 1 "
+                + "(base frozen, attention-plus trained) and stage 2 (interpolation); prompts: "
+                + "`cogvideo generate --help`.\n");
+        try (SatCheckpoint ckpt = SatCheckpoint.open(demo.files().stage1())) {
+            sb.append("  ").append(describe(CogVideoConfig.fromSatConfig(ckpt.config())).replace("\n", "\n  "))
+                    .append('\n');
+        }
+        try {
+            sb.append("  training summary:\n    ").append(java.nio.file.Files.readString(
+                    demo.files().dir().resolve("training-summary.txt")).strip().replace("\n", "\n    "));
+        } catch (java.io.IOException e) {
+            sb.append("  (no training summary: ").append(e.getMessage()).append(')');
+        }
+        return sb.toString();
     }
 
     /** The op packs of every available backend (what a generator on it can do), one line per backend. */

@@ -31,9 +31,10 @@ import picocli.CommandLine.Parameters;
         description = {"Interpolate a low-frame-rate video to a higher frame rate with CogVideo's stage 2.",
             "INPUT is a GIF or a folder of PNG frames (file-name order) of 5, 9 or 17 frames, read as a 4-second "
                 + "clip at 1, 2 or 4 fps; frames are resized and center-cropped to the model's frame size and "
-                + "encoded with the image tokenizer (which needs its encoder: --image-tokenizer). The input frames "
-                + "are kept; only the rounds above the input's rate run.",
-            "Without --checkpoint the embedded demo model is used (random weights: the new frames are noise)."})
+                + "encoded with the image tokenizer (with --checkpoint, give --image-tokenizer with its encoder). The "
+                + "input frames are kept; only the rounds above the input's rate run.",
+            "Without --checkpoint the embedded demo model is used (the world of coloured shapes: "
+                + "`cogvideo generate --help` lists its prompts)."})
 final class InterpolateCommand implements Callable<Integer> {
     /** Output extensions this command writes atomically (a file each). */
     static final List<String> OUTPUT_EXTENSIONS = List.of(".gif", ".mp4", ".npy");
@@ -80,7 +81,7 @@ final class InterpolateCommand implements Callable<Integer> {
     Path textTokenizer;
 
     @Option(names = "--image-tokenizer", paramLabel = "FILE", description = "icetk's ice_image.pt (VQ-VAE with "
-            + "its encoder); required, the embedded demo's holds a decoder only.")
+            + "its encoder); required with --checkpoint.")
     Path imageTokenizer;
 
     @Option(names = "--backend", paramLabel = "NAME", description = "cpu or cuda (default: best available).")

@@ -124,6 +124,78 @@ public record WorldTokens(List<Caption> captions, int[][][] tokens) {
         return new WorldTokens(caps, out);
     }
 
+    /**
+     * The same videos with one canonical code for every patch of pure background. The VQ-VAE's group
+     * normalisations make its code for a white patch depend on the rest of the picture (the shape's colour, size and
+     * place), so plain background comes out as about a hundred different near-white codes; the transformer would
+     * spend its capacity on that noise. Here a token whose {@code rate x rate} source patch is white in every pixel
+     * (the world's renderer is exact there) becomes {@code code}.
+     *
+     * @param clips  the clip of each video, in order
+     * @param frameRate the frame rate the frames were rendered at (frame {@code f} at {@code f / frameRate} s)
+     */
+    public WorldTokens withCanonicalBackground(List<WorldClip> clips, int frameRate, int canvas, int rate,
+            int code) {
+        if (clips.size() != tokens.length) {
+            throw new CogVideoException(clips.size() + " clips for " + tokens.length + " videos");
+        }
+        WorldRenderer renderer = new WorldRenderer();
+        int grid = canvas / rate;
+        int[][][] out = new int[tokens.length][][];
+        for (int v = 0; v < tokens.length; v++) {
+            out[v] = new int[tokens[v].length][];
+            for (int f = 0; f < tokens[v].length; f++) {
+                boolean[] white = whitePatches(renderer.render(clips.get(v), f / (double) frameRate, canvas), canvas,
+                        rate);
+                out[v][f] = tokens[v][f].clone();
+                for (int i = 0; i < grid * grid; i++) {
+                    if (white[i]) {
+                        out[v][f][i] = code;
+                    }
+                }
+            }
+        }
+        return new WorldTokens(captions, out);
+    }
+
+    /** Which {@code rate x rate} patches of a planar RGB frame are white in every pixel, row-major. */
+    static boolean[] whitePatches(float[] rgb, int canvas, int rate) {
+        int grid = canvas / rate;
+        int plane = canvas * canvas;
+        boolean[] white = new boolean[grid * grid];
+        java.util.Arrays.fill(white, true);
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < grid * rate; y++) {
+                for (int x = 0; x < grid * rate; x++) {
+                    if (rgb[c * plane + y * canvas + x] < 1f) {
+                        white[(y / rate) * grid + x / rate] = false;
+                    }
+                }
+            }
+        }
+        return white;
+    }
+
+    /** The most frequent code of the pure-white patches of these videos (the canonical background code). */
+    public int dominantBackgroundCode(List<WorldClip> clips, int frameRate, int canvas, int rate) {
+        WorldRenderer renderer = new WorldRenderer();
+        java.util.Map<Integer, Integer> counts = new java.util.HashMap<>();
+        for (int v = 0; v < tokens.length; v++) {
+            for (int f = 0; f < tokens[v].length; f++) {
+                boolean[] white = whitePatches(renderer.render(clips.get(v), f / (double) frameRate, canvas), canvas,
+                        rate);
+                for (int i = 0; i < white.length; i++) {
+                    if (white[i]) {
+                        counts.merge(tokens[v][f][i], 1, Integer::sum);
+                    }
+                }
+            }
+        }
+        return counts.entrySet().stream().max(java.util.Map.Entry.<Integer, Integer>comparingByValue()
+                .thenComparing(java.util.Map.Entry.comparingByKey(java.util.Comparator.reverseOrder())))
+                .orElseThrow(() -> new CogVideoException("no white patch in the videos")).getKey();
+    }
+
     /** The videos as training samples, with their plain captions (the recipe adds the "一个" variants). */
     public List<TrainingSample> samples() {
         List<TrainingSample> out = new ArrayList<>(tokens.length);

@@ -20,12 +20,33 @@ public final class VqCheck {
     private VqCheck() {
     }
 
+    /** World frames of 8 different colours and shapes. */
+    static final class Spread implements io.cogvideo.training.vq.VqTrainingImages {
+        private final WorldImages w = new WorldImages(96, 1 << 20, 5);
+
+        public int size() {
+            return 8;
+        }
+
+        public int height() {
+            return 96;
+        }
+
+        public int width() {
+            return 96;
+        }
+
+        public float[] image(int index, long seed) {
+            return w.image(index * 7, seed);
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         try (Backend be = Backends.create("cpu", new BackendOptions(1, DType.FLOAT32));
                 StateDict sd = SafetensorsReader.read(Path.of(args[0]))) {
             VqVaeModel m = VqVaeModel.fromStateDict(VqArchitecture.demo(), sd);
             int n = 8;
-            VqVaeTrainer.Evaluation e = VqVaeTrainer.evaluate(be, m, new WorldImages(96, 1 << 20, 5), n, 3L);
+            VqVaeTrainer.Evaluation e = VqVaeTrainer.evaluate(be, m, new Spread(), n, 3L);
             System.out.printf("mse %.5f psnr %.2f%n", e.mse(), e.psnr());
             int plane = 3 * 96 * 96;
             BufferedImage sheet = new BufferedImage(96 * n, 192, BufferedImage.TYPE_INT_RGB);

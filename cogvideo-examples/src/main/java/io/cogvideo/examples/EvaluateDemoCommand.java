@@ -44,6 +44,18 @@ final class EvaluateDemoCommand implements Callable<Integer> {
     @Option(names = "--no-rate-check", description = "Skip the 1 fps videos of the frame-rate check.")
     boolean noRateCheck;
 
+    @Option(names = "--temperature", paramLabel = "T", description = "Sampling temperature of the key frames and "
+            + "interpolation (default: the request default, the original's 1.05).")
+    Double temperature;
+
+    @Option(names = "--first-frame-temperature", paramLabel = "T", description = "Sampling temperature of the "
+            + "first frame (default: the request default).")
+    Double firstFrameTemperature;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "Clusters kept by the sampler (default: the "
+            + "request default, 12).")
+    Integer topK;
+
     @Option(names = "--threads", defaultValue = "0", paramLabel = "N",
             description = "CPU threads (0: all cores). Default: ${DEFAULT-VALUE}.")
     int threads;
@@ -64,7 +76,18 @@ final class EvaluateDemoCommand implements Callable<Integer> {
         List<Caption> captions = pick(all, prompts);
         DemoAssets.Files files = model != null ? DemoAssets.Files.of(model) : DemoAssets.install().files();
         try (VideoGenerator gen = files.configure(VideoGenerator.builder()).threads(threads).build()) {
-            DemoEvaluation.Result r = DemoEvaluation.run(gen, captions, seeds, !noRateCheck, System.err::println);
+            DemoEvaluation.Result r = DemoEvaluation.run(gen, captions, seeds, !noRateCheck, b -> {
+                if (temperature != null) {
+                    b.temperature(temperature);
+                }
+                if (firstFrameTemperature != null) {
+                    b.firstFrameTemperature(firstFrameTemperature);
+                }
+                if (topK != null) {
+                    b.topKClusters(topK);
+                }
+                return b;
+            }, System.err::println);
             r.write(out);
             System.out.println(r.summary());
             System.out.println("report: " + out.resolve("report.md"));

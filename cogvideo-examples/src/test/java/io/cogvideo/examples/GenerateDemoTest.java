@@ -25,7 +25,7 @@ class GenerateDemoTest {
         Path gif = tmp.resolve("cat.gif");
         Path mp4 = tmp.resolve("cat.mp4");
         Path png = tmp.resolve("frames");
-        CliErrorsTest.Result r = CliErrorsTest.run("generate", "一只猫在草地上奔跑", "--frame-rate", "2", "--seed", "42",
+        CliErrorsTest.Result r = CliErrorsTest.run("generate", "红色圆形向右移动", "--frame-rate", "2", "--seed", "42",
                 "-o", gif.toString(), "--also", mp4.toString(), "--also", png.toString());
         assertThat(r.code()).as(r.err()).isZero();
         int frames = 9;
@@ -33,12 +33,12 @@ class GenerateDemoTest {
             ImageReader reader = ImageIO.getImageReadersByFormatName("gif").next();
             reader.setInput(in);
             assertThat(reader.getNumImages(true)).isEqualTo(frames);
-            assertThat(reader.read(0).getWidth()).isEqualTo(160);
+            assertThat(reader.read(0).getWidth()).isEqualTo(96);
         }
         try (var files = Files.list(png)) {
             List<Path> pngs = files.filter(p -> p.getFileName().toString().matches("\\d{4}\\.png")).sorted().toList();
             assertThat(pngs).hasSize(frames);
-            assertThat(ImageIO.read(pngs.get(0).toFile()).getHeight()).isEqualTo(160);
+            assertThat(ImageIO.read(pngs.get(0).toFile()).getHeight()).isEqualTo(96);
         }
         assertThat(Files.size(mp4)).isPositive();
         Assumptions.assumeTrue(onPath("ffprobe"), "ffprobe not installed (Debian package ffmpeg): MP4 stream check skipped");
@@ -47,7 +47,7 @@ class GenerateDemoTest {
                 mp4.toString()).redirectErrorStream(true).start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(out).contains("codec_name=h264", "width=160", "height=160", "r_frame_rate=2/1",
+        assertThat(out).contains("codec_name=h264", "width=96", "height=96", "r_frame_rate=2/1",
                 "nb_read_frames=" + frames);
     }
 

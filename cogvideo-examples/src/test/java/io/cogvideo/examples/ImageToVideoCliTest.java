@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ImageToVideoCliTest {
     /** The demo's frames: 20 x 20 tokens at compress rate 8. */
-    private static final int FRAME = 160;
+    private static final int FRAME = 96; // the demo model's frame (12 x 12 tokens)
 
     @TempDir
     Path tmp;
@@ -118,7 +118,7 @@ class ImageToVideoCliTest {
     @Test
     void firstFrameIsTheEncodedPicture() throws Exception {
         requireEncoder();
-        // not square and not the frame size: resized to 160 on the shorter side and center-cropped
+        // not square and not the frame size: resized to 96 on the shorter side and center-cropped
         Path png = tmp.resolve("first.png");
         BufferedImage picture = shape(240, 200, Color.BLUE, 60);
         ImageIO.write(picture, "png", png.toFile());
@@ -137,7 +137,7 @@ class ImageToVideoCliTest {
     @Test
     void interpolateKeepsTheInputFramesAtTheirIndexes() throws Exception {
         requireEncoder();
-        Path in = gif("in.gif", 5, 96); // smaller than the frame: resized up to 160
+        Path in = gif("in.gif", 5, 96); // smaller than the frame: resized up to 96
         Path out = tmp.resolve("out.npy");
         CliErrorsTest.Result r = CliErrorsTest.run("interpolate", in.toString(), "一只猫", "--frame-rate", "2",
                 "--image-tokenizer", vqvae.toString(), "--seed", "5", "-o", out.toString());

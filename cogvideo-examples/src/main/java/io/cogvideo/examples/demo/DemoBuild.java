@@ -102,7 +102,7 @@ public final class DemoBuild {
             RecipeConfig r = RecipeConfig.defaults(text.textVocabularySize(), image + WorldTextModel.PAD_ID,
                     image + text.pieceCount());
             // steps from the measured seconds per update of each phase on this 2-core machine (docs/demo-model.md)
-            r = r.withPhases(r.image().withSteps(2000), r.stage1().withSteps(900), r.stage2().withSteps(1200));
+            r = r.withPhases(r.image().withSteps(900), r.stage1().withSteps(600), r.stage2().withSteps(900));
             return new Settings(VqVaeTrainer.demoOptions(), 100_000, 32, 6, 40, r, 14L);
         }
     }
@@ -290,33 +290,18 @@ public final class DemoBuild {
     }
 
     private void data() {
-        Path d = dir(Phase.DATA);
         WorldDataset dataset = new WorldDataset(settings.videosPerCaption(), settings.seed());
-        WorldDataset firsts = new WorldDataset(settings.firstFramesPerCaption(), settings.seed() + 1000);
-        Path rawVideos = d.resolve("encoded-videos.cvwt");
-        Path rawFirsts = d.resolve("encoded-first-frames.cvwt");
         try (ImageTokenizer tok = ImageTokenizer.load(dir(Phase.VQ).resolve(IMAGE_MODEL), backend)) {
-            if (!Files.isRegularFile(rawVideos)) {
-                int n = dataset.size();
-                WorldTokens.encode(dataset, tok, CANVAS, 11, v -> listener.progress(Phase.DATA, v, n, v + " videos"))
-                        .write(rawVideos);
-            }
-            if (!Files.isRegularFile(rawFirsts)) {
-                int m = firsts.size();
-                WorldTokens.encodeFirstFrames(firsts, tok, CANVAS, 16,
-                        v -> listener.progress(Phase.DATA, v, m, v + " first frames")).write(rawFirsts);
-            }
+            int n = dataset.size();
+            WorldTokens tokens = WorldTokens.encode(dataset, tok, CANVAS, 11,
+                    v -> listener.progress(Phase.DATA, v, n, v + " videos"));
+            tokens.write(dir(Phase.DATA).resolve("tokens.cvwt"));
+            WorldDataset firsts = new WorldDataset(settings.firstFramesPerCaption(), settings.seed() + 1000);
+            int m = firsts.size();
+            WorldTokens.encodeFirstFrames(firsts, tok, CANVAS, 16,
+                    v -> listener.progress(Phase.DATA, v, m, v + " first frames")).write(
+                            dir(Phase.DATA).resolve("first-frames.cvwt"));
         }
-        // one canonical code for pure background (see WorldTokens#withCanonicalBackground)
-        int rate = ImageTokenizer.COGVIDEO_COMPRESS_RATE;
-        WorldTokens videos = WorldTokens.read(rawVideos);
-        int code = videos.dominantBackgroundCode(dataset.clips(), WorldTokens.FRAME_RATE, CANVAS, rate);
-        videos.withCanonicalBackground(dataset.clips(), WorldTokens.FRAME_RATE, CANVAS, rate, code)
-                .write(d.resolve("tokens.cvwt"));
-        WorldTokens.read(rawFirsts).withCanonicalBackground(firsts.clips(), WorldTokens.FRAME_RATE, CANVAS, rate, code)
-                .write(d.resolve("first-frames.cvwt"));
-        writeAtomically(d.resolve("background-code.txt"), (code + "\n").getBytes(StandardCharsets.UTF_8));
-        listener.progress(Phase.DATA, 1, 1, "canonical background code " + code);
     }
 
     private IceTokenizer textTokenizer() {

@@ -99,6 +99,15 @@ public final class DemoEvaluation {
      */
     public static Result run(VideoGenerator generator, List<Caption> captions, List<Long> seeds, boolean rateCheck,
             Consumer<String> progress) {
+        return run(generator, captions, seeds, rateCheck, b -> b, progress);
+    }
+
+    /**
+     * As {@link #run(VideoGenerator, List, List, boolean, Consumer)}, with the sampling settings of every request
+     * adjusted by {@code sampling} (for example a temperature).
+     */
+    public static Result run(VideoGenerator generator, List<Caption> captions, List<Long> seeds, boolean rateCheck,
+            java.util.function.UnaryOperator<GenerationRequest.Builder> sampling, Consumer<String> progress) {
         long t0 = System.nanoTime();
         WorldEvaluator evaluator = new WorldEvaluator();
         List<EvaluationReport.Row> rows = new ArrayList<>();
@@ -108,7 +117,7 @@ public final class DemoEvaluation {
         for (long seed : seeds) {
             for (int ci = 0; ci < captions.size(); ci++) {
                 Caption c = captions.get(ci);
-                List<BufferedImage> frames = generate(generator, c, seed, FRAME_RATE);
+                List<BufferedImage> frames = generate(generator, c, seed, FRAME_RATE, sampling);
                 VideoScore score = evaluator.score(frames, c);
                 rows.add(new EvaluationReport.Row(c, seed, score));
                 if (seed == seeds.get(0) && ci % 3 == 0 && sheet.size() < 16) {
@@ -116,7 +125,7 @@ public final class DemoEvaluation {
                 }
                 String rate = "";
                 if (rateCheck) {
-                    VideoScore s1 = evaluator.score(generate(generator, c, seed, 1), c);
+                    VideoScore s1 = evaluator.score(generate(generator, c, seed, 1, sampling), c);
                     RateCheck rc = new RateCheck(c, seed, s1.travel(), score.travel(),
                             WorldEvaluator.compareTravel(s1, score));
                     rates.add(rc);
@@ -133,9 +142,10 @@ public final class DemoEvaluation {
         return new Result(new EvaluationReport(rows), rates, sheet, (System.nanoTime() - t0) / 1e9);
     }
 
-    private static List<BufferedImage> generate(VideoGenerator generator, Caption c, long seed, int rate) {
-        Video v = generator.generate(GenerationRequest.builder().prompt(c.text()).frameRate(rate).seed(seed)
-                .samples(1).superResolution(false).build());
+    private static List<BufferedImage> generate(VideoGenerator generator, Caption c, long seed, int rate,
+            java.util.function.UnaryOperator<GenerationRequest.Builder> sampling) {
+        Video v = generator.generate(sampling.apply(GenerationRequest.builder().prompt(c.text()).frameRate(rate)
+                .seed(seed).samples(1).superResolution(false)).build());
         return v.frames(0);
     }
 }

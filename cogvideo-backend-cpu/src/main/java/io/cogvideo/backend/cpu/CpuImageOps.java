@@ -161,7 +161,7 @@ final class CpuImageOps implements VqVaeOps {
      * {@code ci} of sample {@code s} ({@code c} channels) for output rows {@code oy0 .. oy0+rows-1}; padding
      * positions are left as they are (zero).
      */
-    private static void im2col(float[] x, int s, int ci, int c, int h, int w, int kh, int kw, int stride,
+    static void im2col(float[] x, int s, int ci, int c, int h, int w, int kh, int kw, int stride,
             int padTop, int padLeft, int oy0, int rows, int wo, float[] col, int width, int offset) {
         int plane = (s * c + ci) * h * w;
         for (int ky = 0; ky < kh; ky++) {

@@ -142,41 +142,11 @@ final class CpuVqVaeTrainingOps implements VqVaeTrainingOps {
         return new Conv2dGrads(dX, new CpuTensor(w.shape.clone(), dw), dB);
     }
 
-    /**
-     * Fills {@code col[(ci*kh+ky)*kw+kx, offset + (oy-oy0)*wo+ox]} (rows of {@code width} floats) from sample
-     * {@code s} for output rows {@code oy0 .. oy0+rows-1}; padding positions are left as they are (zero).
-     */
+    /** {@link CpuImageOps#im2col} of every channel of sample {@code s} (the forward convolution's columns). */
     private static void im2col(float[] x, int s, int c, int h, int w, int kh, int kw, int stride, int padTop,
             int padLeft, int oy0, int rows, int wo, float[] col, int width, int offset) {
         for (int ci = 0; ci < c; ci++) {
-            int plane = (s * c + ci) * h * w;
-            for (int ky = 0; ky < kh; ky++) {
-                for (int kx = 0; kx < kw; kx++) {
-                    int row = ((ci * kh + ky) * kw + kx) * width + offset;
-                    for (int r = 0; r < rows; r++) {
-                        int iy = (oy0 + r) * stride - padTop + ky;
-                        if (iy < 0 || iy >= h) {
-                            continue; // a padding row
-                        }
-                        int dst = row + r * wo;
-                        int src = plane + iy * w;
-                        if (stride == 1) {
-                            int ox0 = Math.max(0, padLeft - kx);
-                            int ox1 = Math.min(wo, w + padLeft - kx);
-                            if (ox1 > ox0) {
-                                System.arraycopy(x, src - padLeft + kx + ox0, col, dst + ox0, ox1 - ox0);
-                            }
-                        } else {
-                            for (int ox = 0; ox < wo; ox++) {
-                                int ix = ox * stride - padLeft + kx;
-                                if (ix >= 0 && ix < w) {
-                                    col[dst + ox] = x[src + ix];
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            CpuImageOps.im2col(x, s, ci, c, h, w, kh, kw, stride, padTop, padLeft, oy0, rows, wo, col, width, offset);
         }
     }
 

@@ -1,5 +1,10 @@
 package io.cogvideo.examples.demo;
 
+import io.cogvideo.examples.demo.world.Caption;
+import io.cogvideo.examples.demo.world.Colour;
+import io.cogvideo.examples.demo.world.Direction;
+import io.cogvideo.examples.demo.world.Shape;
+import java.util.Arrays;
 import io.cogvideo.CogVideoException;
 import io.cogvideo.tokenizer.IceTokenizer;
 import io.cogvideo.tokenizer.SentencePieceWriter;
@@ -35,13 +40,13 @@ import java.util.Set;
  */
 public final class WorldTextModel {
     /** Colours, in the world's order. */
-    public static final List<String> COLOURS = List.of("红色", "绿色", "蓝色", "黄色");
+    public static final List<String> COLOURS = Arrays.stream(Colour.values()).map(Colour::word).toList();
     /** Shapes: circle, square, triangle. */
-    public static final List<String> SHAPES = List.of("圆形", "正方形", "三角形");
+    public static final List<String> SHAPES = Arrays.stream(Shape.values()).map(Shape::word).toList();
     /** Motions: left, right, up, down. */
-    public static final List<String> DIRECTIONS = List.of("向左移动", "向右移动", "向上移动", "向下移动");
+    public static final List<String> DIRECTIONS = Arrays.stream(Direction.values()).map(Direction::word).toList();
     /** The article of the training captions ({@code 一个{颜色}{形状}{方向}}). */
-    public static final String ARTICLE = "一个";
+    public static final String ARTICLE = Caption.VARIANT_PREFIX;
     /** The pipeline's own words: first-frame suffix, video suffix / guidance text, and the duration unit. */
     public static final List<String> PIPELINE_WORDS = List.of("高清摄影", "视频", "秒");
 
@@ -104,15 +109,7 @@ public final class WorldTextModel {
 
     /** The 48 captions {@code {颜色}{形状}{方向}}, colour-major, then shape, then direction. */
     public static List<String> captions() {
-        List<String> out = new ArrayList<>();
-        for (String c : COLOURS) {
-            for (String s : SHAPES) {
-                for (String d : DIRECTIONS) {
-                    out.add(c + s + d);
-                }
-            }
-        }
-        return List.copyOf(out);
+        return Caption.all().stream().map(Caption::text).toList();
     }
 
     /** The 48 training captions {@code 一个{颜色}{形状}{方向}}, in the order of {@link #captions()}. */

@@ -62,7 +62,7 @@ final class Frames {
 
     /**
      * Checks that a single output file can be created at {@code file}: its parent folder exists, is a directory and
-     * is writable, and {@code file} itself is not a directory.
+     * accepts new files, and {@code file} itself is missing or a regular file (not a directory, device or FIFO).
      */
     static void validateOutputFile(Path file) {
         if (file == null) {
@@ -75,6 +75,7 @@ final class Frames {
         if (Files.exists(file) && !Files.isWritable(file)) {
             throw new CogVideoException("output file " + file + " exists and is not writable");
         }
+        OutputFiles.checkTarget(file); // no device or FIFO, and the folder really accepts new files
     }
 
     /**

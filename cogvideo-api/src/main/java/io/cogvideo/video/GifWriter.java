@@ -5,7 +5,6 @@ import io.cogvideo.CogVideoException;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
@@ -55,7 +54,8 @@ public final class GifWriter {
     }
 
     /**
-     * Writes {@code frames} to {@code file} as a looping animated GIF, replacing an existing file.
+     * Writes {@code frames} to {@code file} as a looping animated GIF, replacing an existing file only once the new one
+     * is complete (through a temporary file, see {@link OutputFiles}): a failure leaves an existing file unchanged.
      *
      * @param frames non-empty list of non-null frames of the same size
      * @param fps    frames per second, {@value Frames#MIN_FPS} to {@value #MAX_FPS}
@@ -68,15 +68,7 @@ public final class GifWriter {
         Frames.validateFps(fps, MAX_FPS, "GIF");
         Frames.validateOutputFile(file);
         int[] delays = frameDelaysCentiseconds(frames.size(), fps);
-        try {
-            writeGif(frames, delays, file);
-        } catch (IOException | RuntimeException e) {
-            deleteQuietly(file);
-            if (e instanceof CogVideoException) {
-                throw (CogVideoException) e;
-            }
-            throw new CogVideoException("could not write GIF " + file + ": " + e, e);
-        }
+        OutputFiles.replace(file, "GIF", tmp -> writeGif(frames, delays, tmp));
     }
 
     /**
@@ -167,11 +159,4 @@ public final class GifWriter {
         return node;
     }
 
-    private static void deleteQuietly(Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException | RuntimeException ignored) {
-            // The original failure is what the caller needs to see.
-        }
-    }
 }

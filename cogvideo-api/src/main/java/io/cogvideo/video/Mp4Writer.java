@@ -5,7 +5,6 @@ import io.cogvideo.CogVideoException;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.jcodec.codecs.h264.H264Encoder;
@@ -77,7 +76,8 @@ public final class Mp4Writer {
     }
 
     /**
-     * Encodes {@code frames} into {@code file} as H.264 in MP4, replacing an existing file.
+     * Encodes {@code frames} into {@code file} as H.264 in MP4, replacing an existing file only once the new one is
+     * complete (through a temporary file, see {@link OutputFiles}): a failure leaves an existing file unchanged.
      *
      * @param frames non-empty list of non-null frames of the same size
      * @param fps    frames per second, {@value Frames#MIN_FPS} to {@value Frames#MAX_FPS}
@@ -89,12 +89,8 @@ public final class Mp4Writer {
         Frames.validateFrames(frames);
         Frames.validateFps(fps, Frames.MAX_FPS, "MP4");
         Frames.validateOutputFile(file);
-        try {
-            encode(frames, frameRate(fps), file);
-        } catch (IOException | RuntimeException e) {
-            deleteQuietly(file);
-            throw new CogVideoException("could not write MP4 " + file + ": " + e, e);
-        }
+        Rational rate = frameRate(fps);
+        OutputFiles.replace(file, "MP4", tmp -> encode(frames, rate, tmp));
     }
 
     /**
@@ -263,13 +259,6 @@ public final class Mp4Writer {
         return rgb & 0xff;
     }
 
-    private static void deleteQuietly(Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException | RuntimeException ignored) {
-            // The original failure is what the caller needs to see.
-        }
-    }
 
     /**
      * Constant quantiser with a size guard: if the bits spent so far in a frame exceed the pro-rata share of the soft

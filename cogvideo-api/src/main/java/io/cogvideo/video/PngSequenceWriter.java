@@ -9,9 +9,14 @@ import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Locale;
-import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 
 /**
@@ -24,9 +29,14 @@ import javax.imageio.ImageIO;
  * scaled down by the same factor (bilinear) to fit.
  *
  * <p>Frames are written exactly as given (same pixels, alpha kept when the image has it), so reading a frame back with
- * {@link ImageIO} gives the same ARGB values. The directory is created if missing (its parent must exist). Numbered
- * frame files left by an earlier, longer write ({@code NNNN.png} with an index &ge; the new frame count) are deleted so
- * that the directory always holds exactly one clip; other files are not touched.
+ * {@link ImageIO} gives the same ARGB values.
+ *
+ * <p><b>No file of the user's is ever lost.</b> A missing directory is written whole under a temporary name beside it
+ * and renamed into place (its parent must exist). An existing directory must be empty, unless {@code overwrite} is
+ * set: then only the files this write makes ({@code 0000.png} to the last frame's and {@value #CONTACT_SHEET}) are
+ * replaced, each through a temporary file, and every other file in it is left untouched (also numbered frames of an
+ * earlier, longer clip). {@link #checkDirectory} makes the same checks without writing, so a caller can fail before
+ * hours of work.
  */
 public final class PngSequenceWriter {
 
@@ -34,8 +44,6 @@ public final class PngSequenceWriter {
     public static final String CONTACT_SHEET = "contact_sheet.png";
     /** Largest width or height of the contact sheet in pixels; larger grids are scaled down to fit. */
     public static final int MAX_CONTACT_SHEET_SIDE = 4096;
-
-    private static final Pattern FRAME_NAME = Pattern.compile("\\d{4,9}\\.png");
 
     private PngSequenceWriter() {
     }
@@ -72,24 +80,122 @@ public final class PngSequenceWriter {
     }
 
     /**
+     * Writes {@code frames} into a new or empty {@code directory} as {@code 0000.png, 0001.png, ...} plus
+     * {@value #CONTACT_SHEET}; same as {@code write(frames, directory, false)}.
+     *
+     * @param frames    non-empty list of non-null frames of the same size
+     * @param directory the directory to write into; created if missing (its parent must exist and be writable),
+     *                  refused if it holds any file
+     * @throws CogVideoException on invalid arguments, a directory that holds files, or when writing fails (the
+     *                           message names the path)
+     */
+    public static void write(List<BufferedImage> frames, Path directory) {
+        write(frames, directory, false);
+    }
+
+    /**
      * Writes {@code frames} into {@code directory} as {@code 0000.png, 0001.png, ...} plus {@value #CONTACT_SHEET}.
      *
      * @param frames    non-empty list of non-null frames of the same size
      * @param directory the directory to write into; created if missing, its parent must exist and be writable
-     * @throws CogVideoException on invalid arguments or when writing fails (the message names the path)
+     * @param overwrite whether an existing directory that holds files is accepted; only the files this write makes are
+     *                  replaced, the others are kept
+     * @throws CogVideoException on invalid arguments, a directory that holds files without {@code overwrite}, or when
+     *                           writing fails (the message names the path)
      */
-    public static void write(List<BufferedImage> frames, Path directory) {
+    public static void write(List<BufferedImage> frames, Path directory, boolean overwrite) {
         Frames.validateFrames(frames);
-        validateDirectory(directory);
-        try {
-            Files.createDirectories(directory);
+        checkDirectory(directory, frames.size(), overwrite);
+        BufferedImage sheet = contactSheet(frames);
+        if (Files.exists(directory)) {
             for (int i = 0; i < frames.size(); i++) {
-                writePng(frames.get(i), directory.resolve(frameFileName(i)));
+                BufferedImage frame = frames.get(i);
+                OutputFiles.replace(directory.resolve(frameFileName(i)), "PNG frame", tmp -> writePng(frame, tmp));
             }
-            deleteStaleFrames(directory, frames.size());
-            writePng(contactSheet(frames), directory.resolve(CONTACT_SHEET));
-        } catch (IOException e) {
+            OutputFiles.replace(directory.resolve(CONTACT_SHEET), "contact sheet", tmp -> writePng(sheet, tmp));
+            return;
+        }
+        Path parent = directory.toAbsolutePath().getParent();
+        Path tmpDir = null;
+        boolean done = false;
+        try {
+            tmpDir = Files.createTempDirectory(parent, "." + directory.getFileName() + "-");
+            for (int i = 0; i < frames.size(); i++) {
+                writePng(frames.get(i), tmpDir.resolve(frameFileName(i)));
+            }
+            writePng(sheet, tmpDir.resolve(CONTACT_SHEET));
+            try {
+                Files.move(tmpDir, directory, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmpDir, directory);
+            }
+            done = true;
+        } catch (IOException | RuntimeException e) {
             throw new CogVideoException("could not write PNG frames to " + directory + ": " + e, e);
+        } finally {
+            if (!done && tmpDir != null) {
+                deleteTemporaryDirectory(tmpDir, frames.size());
+            }
+        }
+    }
+
+    /**
+     * The checks {@link #write(List, Path, boolean)} makes before writing, for a caller that wants to fail before
+     * producing the frames: {@code directory} is missing (and its parent accepts new files) or is a directory that
+     * accepts new files and is empty, or, with {@code overwrite}, holds no non-regular entry under a name this write
+     * makes.
+     *
+     * @param directory  the frame directory
+     * @param frameCount the number of frames that will be written, at least 1
+     * @param overwrite  whether a directory that holds files is accepted
+     * @throws CogVideoException naming the directory, what it holds and how to proceed
+     */
+    public static void checkDirectory(Path directory, int frameCount, boolean overwrite) {
+        if (directory == null) {
+            throw new CogVideoException("output directory must not be null");
+        }
+        if (frameCount < 1) {
+            throw new CogVideoException("frameCount must be >= 1, got " + frameCount);
+        }
+        if (!Files.exists(directory)) {
+            if (Files.isSymbolicLink(directory)) {
+                throw new CogVideoException("output path " + directory + " is a broken symbolic link");
+            }
+            Frames.validateParent(directory);
+            OutputFiles.checkFolderAcceptsFiles(directory.toAbsolutePath().getParent(), directory);
+            return;
+        }
+        if (!Files.isDirectory(directory)) {
+            throw new CogVideoException("output path " + directory
+                    + " exists and is not a directory; PNG frames need a directory");
+        }
+        OutputFiles.checkFolderAcceptsFiles(directory, directory);
+        Set<String> ours = new HashSet<>();
+        for (int i = 0; i < frameCount; i++) {
+            ours.add(frameFileName(i));
+        }
+        ours.add(CONTACT_SHEET);
+        List<String> held = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                held.add(name);
+                if (overwrite && ours.contains(name) && !Files.isRegularFile(entry)) {
+                    throw new CogVideoException("output directory " + directory + " holds " + name
+                            + ", which is not a regular file; PNG frames would replace it");
+                }
+            }
+        } catch (IOException e) {
+            throw new CogVideoException("cannot list output directory " + directory + ": " + e, e);
+        }
+        if (!held.isEmpty() && !overwrite) {
+            Collections.sort(held);
+            throw new CogVideoException("output directory " + directory + " already holds " + held.size()
+                    + " file(s) (" + String.join(", ", held.subList(0, Math.min(3, held.size())))
+                    + (held.size() > 3 ? ", ..." : "") + "); PNG frames are written only into a new or empty "
+                    + "directory, unless overwriting is asked for (--overwrite), which replaces only the files "
+                    + "this write makes (" + frameFileName(0) + " to " + frameFileName(frameCount - 1) + " and "
+                    + CONTACT_SHEET + ") and keeps the others");
         }
     }
 
@@ -133,23 +239,6 @@ public final class PngSequenceWriter {
         return sheet;
     }
 
-    private static void validateDirectory(Path directory) {
-        if (directory == null) {
-            throw new CogVideoException("output directory must not be null");
-        }
-        if (Files.exists(directory)) {
-            if (!Files.isDirectory(directory)) {
-                throw new CogVideoException("output path " + directory
-                        + " exists and is not a directory; PNG frames need a directory");
-            }
-            if (!Files.isWritable(directory)) {
-                throw new CogVideoException("output directory " + directory + " is not writable");
-            }
-        } else {
-            Frames.validateParent(directory);
-        }
-    }
-
     private static void writePng(BufferedImage image, Path file) throws IOException {
         Files.deleteIfExists(file);
         if (!ImageIO.write(image, "png", file.toFile())) {
@@ -167,17 +256,12 @@ public final class PngSequenceWriter {
         }
     }
 
-    private static void deleteStaleFrames(Path directory, int frameCount) throws IOException {
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(directory)) {
-            for (Path entry : entries) {
-                String name = entry.getFileName().toString();
-                if (FRAME_NAME.matcher(name).matches()) {
-                    int index = Integer.parseInt(name.substring(0, name.length() - 4));
-                    if (index >= frameCount && name.equals(frameFileName(index))) {
-                        Files.deleteIfExists(entry);
-                    }
-                }
-            }
+    /** Deletes the files this writer made in its temporary directory, then the directory (best effort). */
+    private static void deleteTemporaryDirectory(Path tmpDir, int frameCount) {
+        for (int i = 0; i < frameCount; i++) {
+            OutputFiles.deleteQuietly(tmpDir.resolve(frameFileName(i)));
         }
+        OutputFiles.deleteQuietly(tmpDir.resolve(CONTACT_SHEET));
+        OutputFiles.deleteQuietly(tmpDir);
     }
 }

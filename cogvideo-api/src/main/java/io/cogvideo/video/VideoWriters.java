@@ -25,7 +25,9 @@ import java.util.List;
  *       {@link VideoFormat#fromPath(Path)}).</li>
  * </ul>
  * I/O failures are rethrown as {@link CogVideoException} naming the output path, with the {@code IOException} as
- * cause. Existing output is replaced.
+ * cause. An existing GIF or MP4 file is replaced only once the new one is complete (written to a temporary file and
+ * renamed, see {@link OutputFiles}), so a failure never loses it; a PNG frame directory must be new or empty (see
+ * {@link PngSequenceWriter#write(List, Path, boolean)} to replace the frames of a directory that holds files).
  */
 public final class VideoWriters {
 

@@ -1,6 +1,9 @@
 package io.cogvideo.video;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cogvideo.CogVideoException;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
@@ -76,16 +79,60 @@ class PngSequenceWriterTest {
     }
 
     @Test
-    void staleFramesOfALongerClipAreRemovedOtherFilesKept() throws Exception {
+    void aDirectoryThatHoldsFilesIsRefusedAndNothingInItChanges() throws Exception {
+        // the reported data loss: the user's own 0005.png in the folder was deleted by a 5-frame write
+        Path dir = Files.createDirectory(tmp.resolve("photos"));
+        Path users = Files.writeString(dir.resolve("0005.png"), "the user's photo");
+        assertThatThrownBy(() -> PngSequenceWriter.write(TestFrames.movingSquare(5, 16, 16), dir))
+                .isInstanceOf(CogVideoException.class).hasMessageContaining(dir.toString())
+                .hasMessageContaining("already holds 1 file(s) (0005.png)").hasMessageContaining("--overwrite");
+        assertThatThrownBy(() -> PngSequenceWriter.checkDirectory(dir, 5, false))
+                .hasMessageContaining("already holds");
+        assertThat(Files.readString(users)).isEqualTo("the user's photo");
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly("0005.png");
+        }
+    }
+
+    @Test
+    void overwriteReplacesOnlyTheFilesThisWriteMakes() throws Exception {
         Path dir = tmp.resolve("clip");
         PngSequenceWriter.write(TestFrames.movingSquare(10, 16, 16), dir);
         Files.writeString(dir.resolve("notes.txt"), "keep me");
         Files.writeString(dir.resolve("00012.png"), "not one of ours");
-        PngSequenceWriter.write(TestFrames.movingSquare(4, 16, 16), dir);
+        List<BufferedImage> four = TestFrames.movingSquare(4, 24, 24);
+        PngSequenceWriter.write(four, dir, true);
         try (Stream<Path> files = Files.list(dir)) {
+            // frames 4-9 of the earlier clip are kept: this write did not make them
             assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactlyInAnyOrder(
-                    "00012.png", "0000.png", "0001.png", "0002.png", "0003.png", "contact_sheet.png", "notes.txt");
+                    "00012.png", "0000.png", "0001.png", "0002.png", "0003.png", "0004.png", "0005.png", "0006.png",
+                    "0007.png", "0008.png", "0009.png", "contact_sheet.png", "notes.txt");
         }
+        assertThat(Files.readString(dir.resolve("notes.txt"))).isEqualTo("keep me");
+        assertThat(ImageIO.read(dir.resolve("0003.png").toFile()).getWidth()).isEqualTo(24);
+        assertThat(ImageIO.read(dir.resolve("0004.png").toFile()).getWidth()).isEqualTo(16);
+    }
+
+    @Test
+    void aNewDirectoryAppearsWholeAndNoTemporaryFileIsLeft() throws Exception {
+        Path dir = tmp.resolve("fresh");
+        PngSequenceWriter.write(TestFrames.movingSquare(3, 8, 8), dir);
+        try (Stream<Path> files = Files.list(tmp)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly("fresh");
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.count()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void overwriteRefusesANonRegularEntryUnderAFrameName() throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("clip"));
+        Files.createDirectory(dir.resolve("0001.png"));
+        assertThatThrownBy(() -> PngSequenceWriter.write(TestFrames.movingSquare(3, 8, 8), dir, true))
+                .isInstanceOf(CogVideoException.class).hasMessageContaining("0001.png")
+                .hasMessageContaining("not a regular file");
+        assertThat(dir.resolve("0000.png")).doesNotExist();
     }
 
     @Test

@@ -51,11 +51,15 @@ class VideoWritersTest {
     void replacesExistingOutput(VideoFormat format) throws Exception {
         Path out = tmp.resolve(format == VideoFormat.PNG ? "clip" : "clip." + format.name().toLowerCase());
         VideoWriters.write(TestFrames.movingSquare(20, 64, 64), 8.0, out);
-        VideoWriters.write(frames, 8.0, out);
         if (format == VideoFormat.PNG) {
+            // a frame directory that holds files is replaced only on request, and only the files of this write
+            assertThatThrownBy(() -> VideoWriters.write(frames, 8.0, out)).isInstanceOf(CogVideoException.class)
+                    .hasMessageContaining("already holds 21 file(s)");
+            PngSequenceWriter.write(frames, out, true);
             assertThat(out.resolve("0002.png")).exists();
-            assertThat(out.resolve("0003.png")).doesNotExist();
+            assertThat(out.resolve("0003.png")).exists();
         } else {
+            VideoWriters.write(frames, 8.0, out);
             assertThat(Files.size(out)).isPositive();
         }
     }
@@ -189,14 +193,73 @@ class VideoWritersTest {
     }
 
     @Test
-    void ioFailureIsWrappedWithThePath() throws Exception {
-        // A non-empty directory where frame 0000.png should go cannot be replaced by a file.
+    void aFolderWhereAFrameShouldGoIsRefusedBeforeWriting() throws Exception {
         Path dir = Files.createDirectory(tmp.resolve("clip"));
         Files.createDirectories(dir.resolve("0000.png").resolve("inner"));
-        assertThatThrownBy(() -> VideoWriters.write(frames, 8.0, dir))
+        assertThatThrownBy(() -> PngSequenceWriter.write(frames, dir, true))
                 .isInstanceOf(CogVideoException.class)
                 .hasMessageContaining(dir.toString())
-                .hasCauseInstanceOf(IOException.class);
+                .hasMessageContaining("0000.png, which is not a regular file");
+        assertThat(dir.resolve("0001.png")).doesNotExist();
+    }
+
+    /** A frame that cannot be read: writing fails half-way, after the output file was opened. */
+    private static BufferedImage failingFrame(int w, int h) {
+        return new BufferedImage(w, h, BufferedImage.TYPE_INT_ARGB) {
+            @Override
+            public int[] getRGB(int startX, int startY, int width, int height, int[] rgbArray, int offset,
+                    int scansize) {
+                throw new IllegalStateException("pixels unavailable");
+            }
+
+            @Override
+            public int getRGB(int x, int y) {
+                throw new IllegalStateException("pixels unavailable");
+            }
+        };
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"old.gif", "old.mp4"})
+    void aFailedWriteLeavesTheExistingFileAsItWasAndNoTemporaryFile(String name) throws Exception {
+        Path dir = Files.createDirectory(tmp.resolve("keep"));
+        Path out = Files.writeString(dir.resolve(name), "the user's earlier video");
+        List<BufferedImage> bad = List.of(TestFrames.movingSquare(1, 16, 16).get(0), failingFrame(16, 16));
+        assertThatThrownBy(() -> VideoWriters.write(bad, 8.0, out))
+                .isInstanceOf(CogVideoException.class)
+                .hasMessageContaining(out.toString())
+                .hasMessageContaining("pixels unavailable");
+        assertThat(Files.readString(out)).isEqualTo("the user's earlier video");
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly(name);
+        }
+    }
+
+    @Test
+    void aDeviceIsRefusedAsAnOutputFile() {
+        Path device = Path.of("/dev/null");
+        Assumptions.assumeTrue(Files.exists(device) && !Files.isRegularFile(device), "no /dev/null here");
+        for (VideoFormat format : new VideoFormat[] {VideoFormat.GIF, VideoFormat.MP4}) {
+            assertThatThrownBy(() -> VideoWriters.write(frames, 8.0, device, format))
+                    .isInstanceOf(CogVideoException.class)
+                    .hasMessageContaining("/dev/null")
+                    .hasMessageContaining("not a regular file");
+        }
+    }
+
+    @Test
+    void aLinkToAFileIsKeptAndItsTargetReplaced() throws Exception {
+        Path real = Files.writeString(tmp.resolve("real.gif"), "old");
+        Path link;
+        try {
+            link = Files.createSymbolicLink(tmp.resolve("link.gif"), real);
+        } catch (UnsupportedOperationException | IOException e) {
+            Assumptions.abort("no symbolic links here");
+            return;
+        }
+        VideoWriters.write(frames, 8.0, link);
+        assertThat(Files.isSymbolicLink(link)).isTrue();
+        assertThat(head(real, 6)).isEqualTo("GIF89a");
     }
 
     private static String head(Path file, int n) throws IOException {

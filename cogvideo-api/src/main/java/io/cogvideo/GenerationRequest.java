@@ -18,6 +18,18 @@ public final class GenerationRequest {
      * 4 fps), the frames the pipeline has after stage 1 and after interpolation rounds 1 and 2.
      */
     public static final List<Integer> INPUT_VIDEO_FRAMES = List.of(5, 9, 17);
+    /**
+     * Most samples one request may ask for (the released script makes 4). The generator also checks that the
+     * result fits in the memory the JVM may use before any work ({@link VideoGenerator#generate}).
+     */
+    public static final int MAX_SAMPLES = 1024;
+    /**
+     * Lowest temperature accepted (any of them). Logits divided by a smaller one overflow to infinity, and the
+     * product with the in-cluster factor could underflow to 0; values are compared as given, never converted first.
+     */
+    public static final double MIN_TEMPERATURE = 1e-4;
+    /** Highest temperature accepted (any of them); above it sampling is uniform to double precision anyway. */
+    public static final double MAX_TEMPERATURE = 1e4;
 
     private final String prompt;
     private final int frameRate;
@@ -263,10 +275,10 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** Videos to make from the prompt (default 1; the original script makes 4). */
+        /** Videos to make from the prompt, 1 to {@value #MAX_SAMPLES} (default 1; the original script makes 4). */
         public Builder samples(int n) {
-            if (n < 1) {
-                throw new CogVideoException("samples must be >= 1, got " + n);
+            if (n < 1 || n > MAX_SAMPLES) {
+                throw new CogVideoException("samples must be in [1, " + MAX_SAMPLES + "], got " + n);
             }
             this.samples = n;
             return this;
@@ -290,19 +302,25 @@ public final class GenerationRequest {
             return this;
         }
 
-        /** Softmax temperature of the cluster choice (default 1.05). */
+        /**
+         * Softmax temperature of the cluster choice (default 1.05), in [{@value #MIN_TEMPERATURE},
+         * {@value #MAX_TEMPERATURE}].
+         */
         public Builder temperature(double t) {
             this.temperature = positive("temperature", t);
             return this;
         }
 
-        /** Temperature of the first frame (default 1.0). */
+        /** Temperature of the first frame (default 1.0), in [{@value #MIN_TEMPERATURE}, {@value #MAX_TEMPERATURE}]. */
         public Builder firstFrameTemperature(double t) {
             this.firstFrameTemperature = positive("firstFrameTemperature", t);
             return this;
         }
 
-        /** In-cluster temperature factor (default 0.89; the effective in-cluster temperature is the product). */
+        /**
+         * In-cluster temperature factor (default 0.89; the effective in-cluster temperature is the product), in
+         * [{@value #MIN_TEMPERATURE}, {@value #MAX_TEMPERATURE}].
+         */
         public Builder temperature2(double t) {
             this.temperature2 = positive("temperature2", t);
             return this;
@@ -443,8 +461,10 @@ public final class GenerationRequest {
         }
 
         private static double positive(String name, double v) {
-            if (!(v > 0) || !Double.isFinite(v)) {
-                throw new CogVideoException(name + " must be > 0, got " + v);
+            // compared as given: no conversion (to float, or a product) before the check can turn it into 0 or inf
+            if (!(v >= MIN_TEMPERATURE && v <= MAX_TEMPERATURE)) {
+                throw new CogVideoException(name + " must be > 0, in [" + MIN_TEMPERATURE + ", " + MAX_TEMPERATURE
+                        + "], got " + v);
             }
             return v;
         }

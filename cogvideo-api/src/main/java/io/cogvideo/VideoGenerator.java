@@ -16,6 +16,7 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -37,6 +38,13 @@ import org.slf4j.LoggerFactory;
  * <p><b>Thread safety:</b> a {@code VideoGenerator} is thread-safe. The weights and the backend are shared
  * read-only; each {@link #generate} call has its own caches and random generators, so concurrent calls give the same
  * tokens as the same calls made one after another. Concurrent calls share the CPU or GPU, so each runs slower.
+ * Cancelling one request stops that request only.
+ *
+ * <p><b>Closing during a run:</b> {@link #close} may be called while other threads generate. Those runs stop within
+ * one step with a {@link GenerationCancelledException} that says the generator was closed; {@code close} waits for
+ * them to leave before it frees the models and the backend, so no run ever touches freed memory. Called from inside a
+ * run (a listener), it returns at once and the memory is freed when the last run has left. Calls made after
+ * {@code close} fail with a {@link CogVideoException}.
  *
  * <p><b>Results:</b> a {@link Video} holds tokens, and pixels when the generator has an image decoder; it does not
  * depend on the generator, so it stays usable after {@link #close}. A video of tokens only (for example the partial
@@ -59,6 +67,16 @@ public final class VideoGenerator implements AutoCloseable {
     /** The image tokenizer loaded from {@link Builder#imageTokenizer}, or {@code null}; it may lack an encoder. */
     private final ImageTokenizer imageTokenizer;
     private volatile boolean closed;
+    /** Guards {@link #inFlight}, {@link #runs} and {@link #released}. */
+    private final Object lifecycle = new Object();
+    /** Calls using the backend now (generate, decode, encode). */
+    private int inFlight;
+    /** The private cancellation flag of every generate call in flight. */
+    private final Set<Cancellation> runs = new HashSet<>();
+    /** Whether the models and the backend were freed. */
+    private boolean released;
+    /** How deep the current thread is inside calls of this generator (a listener may call close). */
+    private final ThreadLocal<int[]> depth = ThreadLocal.withInitial(() -> new int[1]);
 
     private VideoGenerator(CheckedBackend backend, CogVideoPipeline pipeline, boolean ownsBackend,
             ImageTokenizer imageTokenizer) {
@@ -112,7 +130,15 @@ public final class VideoGenerator implements AutoCloseable {
      */
     public int[] encodeFrame(BufferedImage picture) {
         Objects.requireNonNull(picture, "picture");
-        checkOpen();
+        enter(null);
+        try {
+            return encodeOpen(picture);
+        } finally {
+            exit(null);
+        }
+    }
+
+    private int[] encodeOpen(BufferedImage picture) {
         requireImageEncoder();
         if (picture.getWidth() <= 0 || picture.getHeight() <= 0) {
             throw new CogVideoException("picture of size " + picture.getWidth() + "x" + picture.getHeight()
@@ -135,13 +161,18 @@ public final class VideoGenerator implements AutoCloseable {
     /** {@link #encodeFrame} of every picture, in order. */
     public List<int[]> encodeFrames(List<BufferedImage> pictures) {
         Objects.requireNonNull(pictures, "pictures");
-        checkOpen();
-        requireImageEncoder(); // before the first picture
-        List<int[]> out = new ArrayList<>(pictures.size());
-        for (BufferedImage p : pictures) {
-            out.add(encodeFrame(p));
+        enter(null);
+        try {
+            requireImageEncoder(); // before the first picture
+            List<int[]> out = new ArrayList<>(pictures.size());
+            for (BufferedImage p : pictures) {
+                Objects.requireNonNull(p, "picture");
+                out.add(encodeOpen(p));
+            }
+            return out;
+        } finally {
+            exit(null);
         }
-        return out;
     }
 
     /**
@@ -171,14 +202,85 @@ public final class VideoGenerator implements AutoCloseable {
      */
     public Video generate(GenerationRequest request) {
         Objects.requireNonNull(request, "request");
-        checkOpen();
-        RequestPlan plan = pipeline.plan(request);
-        long seed = request.seed() != null ? request.seed() : new SecureRandom().nextLong();
-        LOG.info("Generating {} frame(s) at {} fps, {} sample(s), seed {}, on {}", request.frameCount(),
-                request.frameRate(), request.samples(), seed, backend.description());
-        Video v = pipeline.generate(plan, seed);
-        LOG.info("Done in {} ms: {}", v.totalTime().toMillis(), v.timings());
-        return v;
+        // a private flag per run, following the caller's: close() stops this run without touching the caller's flag
+        Cancellation run = new Cancellation(request.cancellation());
+        enter(run);
+        try {
+            GenerationRequest r = request.toBuilder().cancellation(run).build();
+            RequestPlan plan = pipeline.plan(r);
+            checkResultFits(r);
+            long seed = r.seed() != null ? r.seed() : new SecureRandom().nextLong();
+            LOG.info("Generating {} frame(s) at {} fps, {} sample(s), seed {}, on {}", r.frameCount(),
+                    r.frameRate(), r.samples(), seed, backend.description());
+            Video v;
+            try {
+                v = pipeline.generate(plan, seed);
+            } catch (GenerationCancelledException e) {
+                if (run.cancelledHere() && !request.cancellation().isCancelled()) {
+                    throw new GenerationCancelledException("this VideoGenerator was closed during the run ("
+                            + e.getMessage() + ")", e.partial());
+                }
+                throw e;
+            }
+            LOG.info("Done in {} ms: {}", v.totalTime().toMillis(), v.timings());
+            return v;
+        } finally {
+            exit(run);
+        }
+    }
+
+    /**
+     * Fails before any work when the result of {@code r} (tokens, and pixels when decoded) would take more than half
+     * of the heap the JVM may use ({@code -Xmx}); the message names the samples, the estimate and the limit.
+     */
+    private void checkResultFits(GenerationRequest r) {
+        boolean sr = pipeline.hasSuperResolution() && r.superResolution();
+        long side = (long) frameSize() * (sr ? 3 : 1);
+        long tokens = (long) pipeline.frameLength() * (sr ? 9 : 1);
+        boolean pixels = r.decodePixels() && pipeline.hasImageDecoder();
+        // tokens as int[] in the result and the pipeline's copies; pixels as ARGB images, decoded and copied
+        long perFrame = tokens * Integer.BYTES * 2 + (pixels ? side * side * Integer.BYTES * 2 : 0);
+        long perSample = perFrame * r.frameCount();
+        long budget = Runtime.getRuntime().maxMemory() / 2;
+        if (perSample * r.samples() > budget) {
+            throw new CogVideoException("samples " + r.samples() + " x " + r.frameCount() + " frames would take about "
+                    + (perSample * r.samples() >> 20) + " MiB for the result, more than half of the "
+                    + (Runtime.getRuntime().maxMemory() >> 20) + " MiB the JVM may use (-Xmx): at most "
+                    + Math.max(0, budget / perSample) + " samples of this request fit; ask for fewer, or give the "
+                    + "JVM more memory");
+        }
+    }
+
+    /** Registers a call that uses the backend; fails if this generator is closed. */
+    private void enter(Cancellation run) {
+        synchronized (lifecycle) {
+            checkOpen();
+            inFlight++;
+            if (run != null) {
+                runs.add(run);
+            }
+        }
+        depth.get()[0]++;
+    }
+
+    /** Ends a call; the last one out of a closed generator frees it. */
+    private void exit(Cancellation run) {
+        depth.get()[0]--;
+        boolean release;
+        synchronized (lifecycle) {
+            if (run != null) {
+                runs.remove(run);
+            }
+            inFlight--;
+            release = closed && inFlight == 0 && !released;
+            if (release) {
+                released = true;
+            }
+            lifecycle.notifyAll();
+        }
+        if (release) {
+            releaseResources();
+        }
     }
 
     /**
@@ -191,8 +293,12 @@ public final class VideoGenerator implements AutoCloseable {
      */
     public Video decode(Video video) {
         Objects.requireNonNull(video, "video");
-        checkOpen();
-        return pipeline.decode(video);
+        enter(null);
+        try {
+            return pipeline.decode(video);
+        } finally {
+            exit(null);
+        }
     }
 
     /** Shorthand for a request with defaults and this prompt. */
@@ -206,18 +312,56 @@ public final class VideoGenerator implements AutoCloseable {
         }
     }
 
-    /** Releases the backend if the builder created it; a backend given to {@link Builder#backend(Backend)} stays open. */
+    /**
+     * Frees the models' weights, the image tokenizer, and the backend if the builder created it (a backend given to
+     * {@link Builder#backend(Backend)} stays open). Runs in flight on other threads are stopped (they end with a
+     * {@link GenerationCancelledException}) and waited for first; called from inside a run, the memory is freed when
+     * the last run has left. Idempotent.
+     */
     @Override
     public void close() {
-        if (closed) {
-            return;
+        boolean release;
+        boolean interrupted = false;
+        synchronized (lifecycle) {
+            if (!closed) {
+                closed = true;
+                for (Cancellation run : runs) {
+                    run.cancel();
+                }
+            }
+            // a call made from inside a run (a listener) cannot wait for that run: the last one out frees
+            if (depth.get()[0] == 0) {
+                while (inFlight > 0) {
+                    try {
+                        lifecycle.wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true; // still wait: freeing memory a run uses would crash it
+                    }
+                }
+            }
+            release = inFlight == 0 && !released;
+            if (release) {
+                released = true;
+            }
         }
-        closed = true;
-        if (imageTokenizer != null) {
-            imageTokenizer.close();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
-        if (ownsBackend) {
-            backend.close();
+        if (release) {
+            releaseResources();
+        }
+    }
+
+    private void releaseResources() {
+        try {
+            pipeline.closeModels();
+            if (imageTokenizer != null) {
+                imageTokenizer.close();
+            }
+        } finally {
+            if (ownsBackend) {
+                backend.close();
+            }
         }
     }
 

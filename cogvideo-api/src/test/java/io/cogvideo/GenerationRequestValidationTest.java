@@ -52,7 +52,7 @@ class GenerationRequestValidationTest {
     @Test
     void countsMustBeAtLeastOne() {
         for (int bad : new int[] {0, -1, Integer.MIN_VALUE}) {
-            rejects(b -> b.samples(bad), "samples must be >= 1, got " + bad);
+            rejects(b -> b.samples(bad), "samples must be in [1, 1024], got " + bad);
             rejects(b -> b.topKClusters(bad), "topKClusters must be >= 1, got " + bad);
             rejects(b -> b.firstFrameTopKClusters(bad), "firstFrameTopKClusters must be >= 1, got " + bad);
             rejects(b -> b.maxBatchSize(bad), "maxBatchSize must be >= 1, got " + bad);
@@ -66,17 +66,29 @@ class GenerationRequestValidationTest {
 
     @Test
     void temperaturesMustBePositiveAndFinite() {
+        // 4.9e-324 (Double.MIN_VALUE) used to pass here and underflow to 0 in temperature * temperature2 later
         for (double bad : new double[] {0.0, -0.0, -1.0, Double.NaN, Double.POSITIVE_INFINITY,
-            Double.NEGATIVE_INFINITY}) {
-            rejects(b -> b.temperature(bad), "temperature must be > 0, got " + bad);
-            rejects(b -> b.firstFrameTemperature(bad), "firstFrameTemperature must be > 0, got " + bad);
-            rejects(b -> b.temperature2(bad), "temperature2 must be > 0, got " + bad);
+            Double.NEGATIVE_INFINITY, Double.MIN_VALUE, 9.9e-5, 10000.001, Double.MAX_VALUE}) {
+            rejects(b -> b.temperature(bad), "temperature must be > 0, in [1.0E-4, 10000.0], got " + bad);
+            rejects(b -> b.firstFrameTemperature(bad), "firstFrameTemperature must be > 0, in [1.0E-4, 10000.0], "
+                    + "got " + bad);
+            rejects(b -> b.temperature2(bad), "temperature2 must be > 0, in [1.0E-4, 10000.0], got " + bad);
         }
-        GenerationRequest r = valid().temperature(Double.MIN_VALUE).firstFrameTemperature(Double.MIN_VALUE)
-                .temperature2(Double.MAX_VALUE).build();
-        assertThat(r.temperature()).isEqualTo(Double.MIN_VALUE);
-        assertThat(r.firstFrameTemperature()).isEqualTo(Double.MIN_VALUE);
-        assertThat(r.temperature2()).isEqualTo(Double.MAX_VALUE);
+        rejects(b -> b.temperature(4.9e-324), "temperature must be > 0, in [1.0E-4, 10000.0], got 4.9E-324");
+        GenerationRequest r = valid().temperature(GenerationRequest.MIN_TEMPERATURE)
+                .firstFrameTemperature(GenerationRequest.MAX_TEMPERATURE).temperature2(GenerationRequest.MIN_TEMPERATURE)
+                .build();
+        assertThat(r.temperature()).isEqualTo(1e-4);
+        assertThat(r.firstFrameTemperature()).isEqualTo(1e4);
+        assertThat(r.temperature2() * r.temperature()).as("no underflow").isPositive();
+    }
+
+    @Test
+    void samplesHaveAnUpperBound() {
+        rejects(b -> b.samples(1_000_000), "samples must be in [1, 1024], got 1000000");
+        rejects(b -> b.samples(Integer.MAX_VALUE), "samples must be in [1, 1024], got 2147483647");
+        rejects(b -> b.samples(Integer.MIN_VALUE), "samples must be in [1, 1024], got -2147483648");
+        assertThat(valid().samples(GenerationRequest.MAX_SAMPLES).build().samples()).isEqualTo(1024);
     }
 
     @Test

@@ -107,6 +107,17 @@ public final class CogVideoPipeline {
         this.decoding = decoder == null ? null : new Decoding(decoder);
     }
 
+    /**
+     * Frees the weights of the video models (stage 1, and stage 2 when it is another model). The generator that built
+     * this pipeline calls it once, when no run uses it any more.
+     */
+    public void closeModels() {
+        stage1.weights().close();
+        if (stage2 != stage1 && stage2.weights() != stage1.weights()) {
+            stage2.weights().close();
+        }
+    }
+
     /** Whether a super-resolution model is configured. */
     public boolean hasSuperResolution() {
         return superResolution != null;
@@ -205,6 +216,15 @@ public final class CogVideoPipeline {
 
     private void checkClusters(GenerationRequest r) {
         if (clusterTable == null) {
+            // plain top-k sampling keeps 50 tokens per "cluster": more than the vocabulary's worth means nothing
+            int vocab = stage1.config().imageVocabSize();
+            for (String name : new String[] {"topKClusters", "firstFrameTopKClusters"}) {
+                int k = name.equals("topKClusters") ? r.topKClusters() : r.firstFrameTopKClusters();
+                if (k > vocab) {
+                    throw new CogVideoException(name + " must be in [1, " + vocab + "] for this model (no cluster "
+                            + "table: each keeps 50 of its " + vocab + " image tokens), got " + k);
+                }
+            }
             return;
         }
         int clusters = new ClusterSampler(clusterTable, 1, 1, 1).clusterCount();
@@ -361,7 +381,8 @@ public final class CogVideoPipeline {
         if (clusterTable != null) {
             return new ClusterSampler(clusterTable, temperature, topK, temperature2);
         }
-        return new TopKTopPSampler(temperature * temperature2, Math.min(vocab, 50 * topK), 0);
+        // 50 clusters' worth of tokens per kept cluster, in long arithmetic: a huge topK keeps the whole vocabulary
+        return new TopKTopPSampler(temperature * temperature2, (int) Math.min(vocab, 50L * topK), 0);
     }
 
     private static int[] concat(int[]... parts) {

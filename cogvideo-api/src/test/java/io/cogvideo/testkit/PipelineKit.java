@@ -244,7 +244,7 @@ public abstract class PipelineKit {
                 .hasMessageContaining("prompt");
         assertThatThrownBy(() -> GenerationRequest.builder().frameRate(3)).hasMessageContaining("1, 2, 4, 8")
                 .hasMessageContaining("got 3");
-        assertThatThrownBy(() -> GenerationRequest.builder().samples(0)).hasMessageContaining("samples must be >= 1");
+        assertThatThrownBy(() -> GenerationRequest.builder().samples(0)).hasMessageContaining("samples must be in [1, ");
         assertThatThrownBy(() -> GenerationRequest.builder().topKClusters(0)).hasMessageContaining("topKClusters");
         assertThatThrownBy(() -> GenerationRequest.builder().temperature(0)).hasMessageContaining("temperature");
         assertThatThrownBy(() -> GenerationRequest.builder().guidanceAlpha(-1)).hasMessageContaining("guidanceAlpha");

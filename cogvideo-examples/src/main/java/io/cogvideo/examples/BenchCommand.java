@@ -128,6 +128,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CliChecks.threads(threads); // before any work: a huge count would exhaust native threads
         if (what.equals("tokenizers")) {
             return tokenizers();
         }

@@ -62,6 +62,7 @@ final class EvaluateDemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CliChecks.threads(threads); // before any work: a huge count would exhaust native threads
         List<Caption> all = Caption.all();
         if (prompts < 1 || prompts > all.size()) {
             throw new CogVideoException("evaluate-demo: --prompts " + prompts + " is invalid; allowed: 1.."

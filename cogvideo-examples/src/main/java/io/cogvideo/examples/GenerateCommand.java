@@ -19,9 +19,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** Text to video, and image to video with {@code --first-frame}. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -63,7 +65,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-s", "--seed"}, paramLabel = "N", description = "Random seed (default: drawn and printed).")
     Long seed;
 
-    @Option(names = {"-n", "--samples"}, defaultValue = "1", description = "Videos to make. Default: ${DEFAULT-VALUE}.")
+    @Option(names = {"-n", "--samples"}, defaultValue = "1", description = "Videos to make, 1 to 1024 (and as many "
+            + "as fit in half the JVM's heap). Default: ${DEFAULT-VALUE}.")
     int samples;
 
     @Option(names = {"-c", "--checkpoint"}, paramLabel = "DIR",
@@ -97,7 +100,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "NAME", description = "cpu or cuda (default: best available).")
     String backend;
 
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all cores).")
+    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0: all cores; at most 4 per core, "
+            + "at least 16).")
     int threads;
 
     @Option(names = "--no-guidance", description = "Turn classifier-free guidance off for the key frames.")
@@ -115,25 +119,43 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "8", description = "Sequences per model call. Default: ${DEFAULT-VALUE}.")
     int maxBatch;
 
+    @Option(names = "--overwrite", description = "Write PNG frames into a folder that already holds files; only the "
+            + "files this run makes (0000.png, ..., contact_sheet.png) are replaced, all others are kept. Without it "
+            + "such a folder is refused before any work.")
+    boolean overwrite;
+
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         // Validate everything that needs no model before loading anything.
+        CliChecks.threads(threads);
+        checkOptionCombinations();
         List<Path> outputs = new ArrayList<>();
         outputs.add(output);
         outputs.addAll(also);
-        for (Path p : outputs) {
-            Outputs.check(p);
-        }
         Cancellation cancel = new Cancellation();
-        GenerationRequest.Builder rb = GenerationRequest.builder().prompt(prompt).frameRate(frameRate).samples(samples)
-                .guidance(!noGuidance).guidanceAlpha(guidanceAlpha).topKClusters(topK).temperature(temperature)
-                .maxBatchSize(maxBatch).cancellation(cancel).superResolution(!noSuperResolution)
-                .listener(new ConsoleProgress(System.err, System.console() != null))
-                .decodePixels(!outputs.stream().allMatch(Outputs::isTokens)); // tokens only: no decoding time
-        if (seed != null) {
-            rb.seed(seed);
+        GenerationRequest request;
+        try {
+            GenerationRequest.Builder rb = GenerationRequest.builder().prompt(prompt).frameRate(frameRate)
+                    .samples(samples).guidance(!noGuidance).guidanceAlpha(guidanceAlpha).topKClusters(topK)
+                    .temperature(temperature).maxBatchSize(maxBatch).cancellation(cancel)
+                    .superResolution(!noSuperResolution)
+                    .listener(new ConsoleProgress(System.err, System.console() != null))
+                    .decodePixels(!outputs.stream().allMatch(Outputs::isTokens)); // tokens only: no decoding time
+            if (seed != null) {
+                rb.seed(seed);
+            }
+            request = rb.build();
+        } catch (CogVideoException e) {
+            throw CliChecks.quoteOption(spec, e);
         }
-        GenerationRequest request = rb.build();
+        Outputs.check(outputs, samples, request.frameCount(), overwrite);
+        if (overwrite && outputs.stream().noneMatch(Outputs::isPngFrames)) {
+            throw new CogVideoException("--overwrite applies to PNG frame folders only, and no output is one ("
+                    + outputs + "); files (.gif, .mp4, .npy) are always replaced through a temporary file");
+        }
         BufferedImage picture = null;
         if (firstFrame != null) {
             requireEncoderOption(checkpoint, imageTokenizer, "--first-frame");
@@ -169,9 +191,11 @@ final class GenerateCommand implements Callable<Integer> {
             } catch (GenerationCancelledException e) {
                 keepPartial(gen, e.partial());
                 throw e;
+            } catch (CogVideoException e) {
+                throw CliChecks.quoteOption(spec, e); // limits that depend on the model (top-k, samples in memory)
             }
             for (Path p : outputs) {
-                Outputs.write(video, p);
+                Outputs.write(video, p, overwrite);
                 System.err.println("wrote " + p);
             }
             System.err.println(summary(video));
@@ -202,12 +226,49 @@ final class GenerateCommand implements Callable<Integer> {
                 System.err.println("Could not decode the finished frames (" + e.getMessage() + "); keeping their tokens");
             }
         }
-        Path target = Outputs.sibling(output, "-partial");
-        if (!keep.hasPixels() && !Outputs.isTokens(target)) {
-            target = Outputs.withExtension(target, ".npy");
-        }
+        Path wanted = keep.hasPixels() || Outputs.isTokens(output) ? output : Outputs.withExtension(output, ".npy");
+        Path target = Outputs.fresh(wanted, "-partial", keep.samples()); // never replaces an existing file
         Outputs.write(keep, target);
         System.err.println("Cancelled; kept the " + keep.frameCount() + " finished frames in " + target);
+    }
+
+    /** Options that conflict, or that would do nothing, are errors (before anything is loaded). */
+    private void checkOptionCombinations() {
+        checkModelOptions(checkpoint, stage2Checkpoint, srCheckpoint, textTokenizer, noSuperResolution);
+        if (noGuidance && CliChecks.given(spec, "--guidance-alpha")) {
+            throw new CogVideoException("--guidance-alpha " + CliChecks.value(spec, "--guidance-alpha")
+                    + " does nothing with --no-guidance; give one or the other");
+        }
+    }
+
+    /**
+     * The model options shared by {@code generate} and {@code interpolate} that conflict or do nothing: checkpoint
+     * options of the embedded demo model's own parts, and {@code --no-super-resolution} without a super-resolution
+     * model.
+     */
+    static void checkModelOptions(Path checkpoint, Path stage2Checkpoint, Path srCheckpoint, Path textTokenizer,
+            boolean noSuperResolution) {
+        if (checkpoint == null) {
+            List<String> ignored = new ArrayList<>();
+            if (stage2Checkpoint != null) {
+                ignored.add("--stage2-checkpoint " + stage2Checkpoint);
+            }
+            if (srCheckpoint != null) {
+                ignored.add("--sr-checkpoint " + srCheckpoint);
+            }
+            if (textTokenizer != null) {
+                ignored.add("--text-tokenizer " + textTokenizer);
+            }
+            if (!ignored.isEmpty()) {
+                throw new CogVideoException(String.join(", ", ignored) + ": only with --checkpoint; the embedded demo "
+                        + "model (used without --checkpoint) has its own stage 2 and text tokenizer and no "
+                        + "super-resolution model");
+            }
+        }
+        if (noSuperResolution && srCheckpoint == null) {
+            throw new CogVideoException("--no-super-resolution does nothing without --sr-checkpoint (frames are only "
+                    + "lifted to 480x480 with a super-resolution model)");
+        }
     }
 
     /**

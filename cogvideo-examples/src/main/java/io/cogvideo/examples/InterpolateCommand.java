@@ -8,16 +8,16 @@ import io.cogvideo.VideoGenerator;
 import io.cogvideo.video.VideoReader;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -99,9 +99,15 @@ final class InterpolateCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "8", description = "Sequences per model call. Default: ${DEFAULT-VALUE}.")
     int maxBatch;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         // 1. everything that needs no model, before loading one
+        CliChecks.threads(threads);
+        GenerateCommand.checkModelOptions(checkpoint, stage2Checkpoint, srCheckpoint, textTokenizer,
+                noSuperResolution);
         checkOutput();
         VideoReader.VideoInfo info = VideoReader.probe(input); // exists, readable, GIF or PNG folder, sizes, budget
         if (!GenerationRequest.INPUT_VIDEO_FRAMES.contains(info.frames())) {
@@ -109,15 +115,21 @@ final class InterpolateCommand implements Callable<Integer> {
                     + "5, 9 or 17 (1, 2 or 4 fps over 4 s)");
         }
         Cancellation cancel = new Cancellation();
-        GenerationRequest.Builder rb = GenerationRequest.builder().prompt(prompt).frameRate(frameRate).samples(1)
-                .topKClusters(topK).temperature(temperature).maxBatchSize(maxBatch).cancellation(cancel)
-                .superResolution(!noSuperResolution).listener(new ConsoleProgress(System.err, System.console() != null))
-                .decodePixels(!Outputs.isTokens(output)); // a .npy output needs no decoding
-        if (seed != null) {
-            rb.seed(seed);
+        GenerationRequest.Builder rb;
+        try {
+            rb = GenerationRequest.builder().prompt(prompt).frameRate(frameRate).samples(1)
+                    .topKClusters(topK).temperature(temperature).maxBatchSize(maxBatch).cancellation(cancel)
+                    .superResolution(!noSuperResolution)
+                    .listener(new ConsoleProgress(System.err, System.console() != null))
+                    .decodePixels(!Outputs.isTokens(output)); // a .npy output needs no decoding
+            if (seed != null) {
+                rb.seed(seed);
+            }
+            // the frame count against the target rate, with placeholders (the real frames are encoded later)
+            rb.inputVideo(Collections.nCopies(info.frames(), new int[0])).build();
+        } catch (CogVideoException e) {
+            throw CliChecks.quoteOption(spec, e);
         }
-        // the frame count against the target rate, with placeholders (the real frames are encoded later)
-        rb.inputVideo(Collections.nCopies(info.frames(), new int[0])).build();
         GenerateCommand.requireEncoderOption(checkpoint, imageTokenizer, "interpolate");
         List<BufferedImage> pictures = VideoReader.readFrames(input); // decodes: corrupt frames fail here
         VideoGenerator.Builder gb = GenerateCommand.generatorBuilder(checkpoint, stage2Checkpoint, srCheckpoint,
@@ -131,8 +143,15 @@ final class InterpolateCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "input: %s, %d frames of %dx%d (%d fps) encoded at %dx%d%n", input,
                     info.frames(), info.width(), info.height(), (info.frames() - 1) / 4, gen.frameSize(),
                     gen.frameSize());
-            Video video = gen.generate(rb.inputVideo(frames).build());
-            writeAtomically(video, output);
+            Video video;
+            try {
+                video = gen.generate(rb.inputVideo(frames).build());
+            } catch (io.cogvideo.GenerationCancelledException e) {
+                throw e;
+            } catch (CogVideoException e) {
+                throw CliChecks.quoteOption(spec, e);
+            }
+            Outputs.write(video, output); // a temporary file renamed into place: nothing is left on failure
             System.err.println("wrote " + output);
             System.err.println(GenerateCommand.summary(video));
             return 0;
@@ -159,42 +178,6 @@ final class InterpolateCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new CogVideoException("cannot compare input " + input + " and output " + output + ": "
                         + e.getMessage(), e);
-            }
-        }
-    }
-
-    /**
-     * Writes the video to a temporary file beside {@code target} (same extension, so the same format) and renames
-     * it into place; on any failure the temporary file is deleted and {@code target} is left as it was.
-     */
-    static void writeAtomically(Video video, Path target) {
-        Path dir = target.toAbsolutePath().getParent();
-        String name = target.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        Path tmp;
-        try {
-            tmp = Files.createTempFile(dir, "." + name.substring(0, dot) + "-", ".part" + name.substring(dot));
-        } catch (IOException e) {
-            throw new CogVideoException("cannot create a temporary file in " + dir + ": " + e.getMessage(), e);
-        }
-        boolean done = false;
-        try {
-            Outputs.write(video, tmp);
-            try {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            done = true;
-        } catch (IOException e) {
-            throw new CogVideoException("cannot write " + target + ": " + e.getMessage(), e);
-        } finally {
-            if (!done) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort: the temporary file's name starts with a dot and ends in .part
-                }
             }
         }
     }

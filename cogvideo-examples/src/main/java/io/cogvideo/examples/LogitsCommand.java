@@ -11,6 +11,10 @@ import io.cogvideo.spi.BackendOptions;
 import io.cogvideo.spi.Backends;
 import io.cogvideo.spi.Tensor;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -152,6 +156,9 @@ final class LogitsCommand implements Callable<Integer> {
         }
     }
 
+    /** Largest text token file read (a real sequence has a few thousand ids). */
+    static final long MAX_TOKEN_TEXT_BYTES = 16L << 20;
+
     static int[] readInts(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new CogVideoException("token file " + file + " does not exist");
@@ -159,15 +166,34 @@ final class LogitsCommand implements Callable<Integer> {
         if (file.toString().endsWith(".npy")) {
             return NpyArray.read(file).ints();
         }
-        String text = Files.readString(file).trim();
+        long size = Files.size(file);
+        if (size > MAX_TOKEN_TEXT_BYTES) {
+            throw new CogVideoException("token file " + file + " is " + size + " bytes; a text token file may hold at "
+                    + "most " + MAX_TOKEN_TEXT_BYTES + " bytes (use .npy for more)");
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(Files.readAllBytes(file))).toString().trim();
+        } catch (CharacterCodingException e) {
+            throw new CogVideoException("token file " + file + " is not UTF-8 text (" + e + "); give ids as text "
+                    + "(e.g. 1 2 3 or [1, 2, 3]) or as a .npy array", e);
+        }
         if (text.isEmpty()) {
             throw new CogVideoException(file + " holds no token ids");
         }
-        try {
-            return Arrays.stream(text.split("[\\s,\\[\\]]+")).filter(s -> !s.isEmpty()).mapToInt(Integer::parseInt)
-                    .toArray();
-        } catch (NumberFormatException e) {
-            throw new CogVideoException(file + " is not a list of integers: " + e.getMessage());
+        String[] parts = Arrays.stream(text.split("[\\s,\\[\\]]+")).filter(p -> !p.isEmpty()).toArray(String[]::new);
+        int[] ids = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                ids[i] = Integer.parseInt(parts[i]);
+            } catch (NumberFormatException e) {
+                String shown = parts[i].length() > 40 ? parts[i].substring(0, 40) + "..." : parts[i];
+                throw new CogVideoException("token file " + file + ": value " + (i + 1) + " '" + shown + "' is not an "
+                        + "integer in [" + Integer.MIN_VALUE + ", " + Integer.MAX_VALUE + "]");
+            }
         }
+        return ids;
     }
 }

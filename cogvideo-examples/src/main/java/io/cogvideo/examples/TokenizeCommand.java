@@ -30,8 +30,22 @@ final class TokenizeCommand implements Callable<Integer> {
     @Option(names = "--decode", split = ",", paramLabel = "IDS", description = "Comma-separated ids to decode instead.")
     int[] decode;
 
+    /**
+     * Largest {@code --image-tokens}: text ids are {@code N + piece id} and must stay well inside an int; the largest
+     * image vocabulary in use is icetk's 20000.
+     */
+    static final int MAX_IMAGE_TOKENS = 1 << 24;
+
     @Override
     public Integer call() {
+        if (imageTokens != null && (imageTokens < 0 || imageTokens > MAX_IMAGE_TOKENS)) {
+            throw new io.cogvideo.CogVideoException("--image-tokens must be in [0, " + MAX_IMAGE_TOKENS + "] (text "
+                    + "ids are N + piece id and must fit an int; icetk has 20000), got " + imageTokens);
+        }
+        if (decode != null && text != null) {
+            throw new io.cogvideo.CogVideoException("give a TEXT to tokenize or --decode IDS, not both (got TEXT \""
+                    + text + "\" and --decode)");
+        }
         Path m = model;
         int offset;
         if (m == null) {

@@ -128,6 +128,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CliChecks.threads(threads); // before any work: a huge count would exhaust native threads
         if (initFrom == null && resume == null) {
             throw new CogVideoException("train: give --init-from DIR (a checkpoint to finetune) or --resume DIR");
         }

@@ -45,6 +45,7 @@ final class TrainDemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        CliChecks.threads(threads); // before any work: a huge count would exhaust native threads
         List<Phase> selected = parsePhases(phases);
         if (Files.exists(work) && !Files.isDirectory(work)) {
             throw new CogVideoException("train-demo: --work " + work + " exists and is not a folder");

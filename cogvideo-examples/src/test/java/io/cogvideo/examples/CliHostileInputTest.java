@@ -63,6 +63,25 @@ class CliHostileInputTest {
     }
 
     @Test
+    void overwriteReplacesOnlyTheFramesOfThisRun() throws Exception {
+        Path photos = Files.createDirectories(tmp.resolve("out/photos"));
+        Path users = Files.writeString(photos.resolve("0005.png"), "the user's own picture");
+        Files.writeString(photos.resolve("0002.png"), "replaced: the user asked for --overwrite");
+        CliErrorsTest.Result r = run("generate", PROMPT, "-r", "1", "--seed", "3", "--threads", "2", "--overwrite",
+                "-o", tmp.resolve("out/photos.png").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Files.readString(users)).isEqualTo("the user's own picture");
+        for (int i = 0; i < 5; i++) {
+            assertThat(javax.imageio.ImageIO.read(photos.resolve(String.format("%04d.png", i)).toFile()))
+                    .as("frame %d", i).isNotNull();
+        }
+        try (Stream<Path> s = Files.list(photos)) {
+            assertThat(s.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly("0000.png",
+                    "0001.png", "0002.png", "0003.png", "0004.png", "0005.png", "contact_sheet.png");
+        }
+    }
+
+    @Test
     void outputsThatCannotBeFilesFailBeforeAnyWork() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("video.gif"));
         refused(new String[] {"generate", PROMPT, "-o", dir.toString()}, dir.toString(), "is a directory");

@@ -114,7 +114,7 @@ class GeneratorLifetimeTest {
     @Test
     void manyThreadsOnOneGeneratorGiveTheTokensOfEachRequestAlone() throws Exception {
         VideoGenerator gen = shared();
-        int n = 4;
+        int n = 3;
         for (int i = 0; i < n; i++) {
             alone(i);
         }
@@ -220,6 +220,18 @@ class GeneratorLifetimeTest {
                     .hasMessageContaining("at most " + fit + " samples of this request fit");
             assertThat(events.get()).isZero();
         }
+    }
+
+    @Test
+    void aBatchSizeAsLargeAsAnIntDoesNotOverflowTheProgressCount() {
+        List<GenerationProgress> progress = java.util.Collections.synchronizedList(new ArrayList<>());
+        Video v = shared().generate(request(7).samples(2).maxBatchSize(Integer.MAX_VALUE).listener(progress::add)
+                .build());
+        assertThat(v.samples()).isEqualTo(2);
+        assertThat(progress).isNotEmpty().allSatisfy(p -> {
+            assertThat(p.total()).isPositive();
+            assertThat(p.step()).isBetween(0, p.total());
+        });
     }
 
     private static long usedHeapAfterGc() throws InterruptedException {

@@ -50,7 +50,7 @@ final class Progress {
      * batch, counted from the first batch ({@code batchStart} is the batch's first sequence).
      */
     FrameFiller.StepObserver observer(int batchStart, int totalSequences) {
-        int batches = (totalSequences + maxBatch - 1) / maxBatch;
+        int batches = (int) ((totalSequences + (long) maxBatch - 1) / maxBatch); // no overflow for a huge maxBatch
         int before = batchStart / maxBatch * perSequence;
         int total = batches * perSequence;
         return (done, perBatch) -> {

@@ -79,6 +79,9 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (output != null) {
+            io.cogvideo.video.OutputFiles.checkTarget(output); // before loading: no directory, device or read-only folder
+        }
         int[] ids = readInts(tokens);
         int n = ids.length;
         if (textLength < 1 || textLength > n) {
@@ -108,7 +111,9 @@ final class LogitsCommand implements Callable<Integer> {
                 System.out.println(describeRow(rowIdx[r], logits, r * vocab, vocab));
             }
             if (output != null) {
-                NpyArray.writeFloats(output, logits, rowIdx.length, vocab);
+                int rowCount = rowIdx.length;
+                io.cogvideo.video.OutputFiles.replace(output, "logits .npy",
+                        tmp -> NpyArray.writeFloats(tmp, logits, rowCount, vocab));
                 System.out.println("wrote " + output + " [" + rowIdx.length + ", " + vocab + "]");
             }
         }

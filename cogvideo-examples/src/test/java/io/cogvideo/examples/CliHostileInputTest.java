@@ -177,5 +177,8 @@ class CliHostileInputTest {
         Path huge = Files.writeString(tmp.resolve("huge.txt"), "1 2 99999999999 4", StandardCharsets.UTF_8);
         refused(new String[] {"logits", "--checkpoint", ckpt.toString(), "--tokens", huge.toString(),
             "--text-length", "1"}, huge.toString(), "value 3 '99999999999' is not an integer");
+        Path dir = Files.createDirectories(tmp.resolve("logits.npy"));
+        refused(new String[] {"logits", "--checkpoint", ckpt.toString(), "--tokens", huge.toString(),
+            "--text-length", "1", "-o", dir.toString()}, dir.toString(), "is a directory");
     }
 }

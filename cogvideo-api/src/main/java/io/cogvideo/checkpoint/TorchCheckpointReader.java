@@ -32,9 +32,6 @@ import org.apache.commons.compress.archivers.zip.ZipFile;
  * entries are not verified (that would mean reading every byte).
  */
 public final class TorchCheckpointReader {
-    /** Largest {@code data.pkl} accepted (a 15 GB checkpoint's pickle is a few hundred KB). */
-    static final long MAX_PICKLE_BYTES = 64L << 20;
-
     private TorchCheckpointReader() {
     }
 
@@ -45,15 +42,8 @@ public final class TorchCheckpointReader {
      * @throws CheckpointException naming the file and the problem
      */
     public static TorchCheckpoint read(Path ptFile) {
-        if (!Files.isRegularFile(ptFile)) {
-            throw new CheckpointException(ptFile, Files.exists(ptFile) ? "not a regular file" : "no such file");
-        }
-        long fileSize;
-        try {
-            fileSize = Files.size(ptFile);
-        } catch (IOException e) {
-            throw new CheckpointException(ptFile, "cannot read: " + e, e);
-        }
+        long fileSize = InputFiles.requireRegularFile(ptFile, "checkpoint");
+        ReadLimits limits = ReadLimits.defaults();
         ZipFile zip;
         try {
             zip = ZipFile.builder().setPath(ptFile).get();
@@ -61,11 +51,12 @@ public final class TorchCheckpointReader {
             throw notAZip(ptFile, fileSize, e);
         }
         try (zip) {
+            List<ZipStructure.Entry> entries = ZipStructure.check(ptFile);
             String prefix = findPrefix(ptFile, zip);
             checkByteOrder(ptFile, zip, prefix);
-            Map<String, StoredEntry> storages = storageEntries(ptFile, zip, prefix, fileSize);
-            byte[] pickle = readPickle(ptFile, zip, prefix + "data.pkl");
-            Object root = new SafeTorchUnpickler(ptFile).unpickle(pickle);
+            Map<String, StoredEntry> storages = storageEntries(ptFile, entries, prefix, fileSize);
+            byte[] pickle = readPickle(ptFile, zip, prefix + "data.pkl", limits.pickleBytes());
+            Object root = new SafeTorchUnpickler(ptFile, limits).unpickle(pickle);
             return new TorchCheckpoint(ptFile, fileSize, prefix, root, storages);
         } catch (CheckpointException e) {
             throw e;
@@ -145,51 +136,43 @@ public final class TorchCheckpointReader {
         }
     }
 
-    private static Map<String, StoredEntry> storageEntries(Path file, ZipFile zip, String prefix, long fileSize)
-            throws IOException {
+    /** Storage entries, located by the checked directory ({@link ZipStructure}: no overlaps, local headers read). */
+    private static Map<String, StoredEntry> storageEntries(Path file, List<ZipStructure.Entry> entries, String prefix,
+            long fileSize) {
         Map<String, StoredEntry> out = new LinkedHashMap<>();
         String dataDir = prefix + "data/";
-        for (ZipArchiveEntry e : Collections.list(zip.getEntries())) {
-            String name = e.getName();
-            if (!name.startsWith(dataDir) || name.length() == dataDir.length() || e.isDirectory()) {
+        for (ZipStructure.Entry e : entries) {
+            String name = e.name();
+            if (!name.startsWith(dataDir) || name.length() == dataDir.length() || name.endsWith("/")) {
                 continue;
             }
-            // Resolves the entry's local header, which sets its data offset.
-            try (InputStream raw = zip.getRawInputStream(e)) {
-                if (raw == null) {
-                    throw new CheckpointException(file, "cannot locate the data of zip entry '" + name + "'");
-                }
-            }
-            long offset = e.getDataOffset();
-            long size = e.getSize();
-            long csize = e.getCompressedSize();
-            if (offset < 0 || size < 0 || csize < 0) {
-                throw new CheckpointException(file, "zip entry '" + name + "' has an unknown offset or size");
-            }
+            long offset = e.dataOffset();
+            long csize = e.compressedSize();
             if (offset > fileSize || csize > fileSize - offset) {
                 throw new CheckpointException(file, "zip entry '" + name + "' (" + csize + " bytes at " + offset
                         + ") extends past the end of the file (" + fileSize + " bytes): truncated?");
             }
-            out.putIfAbsent(name, new StoredEntry(name, e.getMethod(), offset, size, csize));
+            out.putIfAbsent(name, new StoredEntry(name, e.method(), offset, e.size(), csize));
         }
         return out;
     }
 
-    private static byte[] readPickle(Path file, ZipFile zip, String name) throws IOException {
+    private static byte[] readPickle(Path file, ZipFile zip, String name, long maxBytes) throws IOException {
         ZipArchiveEntry e = zip.getEntry(name);
-        if (e.getSize() > MAX_PICKLE_BYTES) {
-            throw new CheckpointException(file, name + " is " + e.getSize() + " bytes, more than the "
-                    + MAX_PICKLE_BYTES + " accepted");
+        if (e.getSize() > maxBytes) {
+            throw new CheckpointException(file, name + " is " + e.getSize() + " bytes, more than the limit of "
+                    + ReadLimits.named("pickleBytes", maxBytes));
         }
         if (!zip.canReadEntryData(e)) {
             throw new CheckpointException(file, name + " uses an unsupported zip compression method " + e.getMethod());
         }
         byte[] data;
         try (InputStream in = zip.getInputStream(e)) {
-            data = in.readNBytes((int) MAX_PICKLE_BYTES + 1);
+            data = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16L, maxBytes + 1));
         }
-        if (data.length > MAX_PICKLE_BYTES) {
-            throw new CheckpointException(file, name + " expands to more than " + MAX_PICKLE_BYTES + " bytes");
+        if (data.length > maxBytes) {
+            throw new CheckpointException(file, name + " expands to more than the limit of "
+                    + ReadLimits.named("pickleBytes", maxBytes) + " bytes");
         }
         if (e.getSize() >= 0 && data.length != e.getSize()) {
             throw new CheckpointException(file, name + " should have " + e.getSize() + " bytes but " + data.length

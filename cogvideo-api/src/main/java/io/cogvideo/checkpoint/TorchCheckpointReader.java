@@ -4,8 +4,10 @@ import io.cogvideo.checkpoint.TorchCheckpoint.StoredEntry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -44,24 +46,45 @@ public final class TorchCheckpointReader {
     public static TorchCheckpoint read(Path ptFile) {
         long fileSize = InputFiles.requireRegularFile(ptFile, "checkpoint");
         ReadLimits limits = ReadLimits.defaults();
-        ZipFile zip;
+        List<ZipStructure.Entry> entries;
         try {
-            zip = ZipFile.builder().setPath(ptFile).get();
-        } catch (IOException | RuntimeException e) {
+            entries = ZipStructure.check(ptFile);
+        } catch (CheckpointException e) {
+            if (startsWithPk(ptFile)) {
+                throw e;
+            }
             throw notAZip(ptFile, fileSize, e);
         }
-        try (zip) {
-            List<ZipStructure.Entry> entries = ZipStructure.check(ptFile);
-            String prefix = findPrefix(ptFile, zip);
-            checkByteOrder(ptFile, zip, prefix);
-            Map<String, StoredEntry> storages = storageEntries(ptFile, entries, prefix, fileSize);
-            byte[] pickle = readPickle(ptFile, zip, prefix + "data.pkl", limits.pickleBytes());
-            Object root = new SafeTorchUnpickler(ptFile, limits).unpickle(pickle);
-            return new TorchCheckpoint(ptFile, fileSize, prefix, root, storages);
+        // commons-compress is handed our own channel: when it fails on a corrupt archive it does not close a
+        // channel it opened itself, which would leak a file descriptor per bad file
+        try (SeekableByteChannel channel = Files.newByteChannel(ptFile, StandardOpenOption.READ)) {
+            ZipFile zip;
+            try {
+                zip = ZipFile.builder().setSeekableByteChannel(channel).get();
+            } catch (IOException | RuntimeException e) {
+                throw notAZip(ptFile, fileSize, e);
+            }
+            try (zip) {
+                String prefix = findPrefix(ptFile, zip);
+                checkByteOrder(ptFile, zip, prefix);
+                Map<String, StoredEntry> storages = storageEntries(ptFile, entries, prefix, fileSize);
+                byte[] pickle = readPickle(ptFile, zip, prefix + "data.pkl", limits.pickleBytes());
+                Object root = new SafeTorchUnpickler(ptFile, limits).unpickle(pickle);
+                return new TorchCheckpoint(ptFile, fileSize, prefix, root, storages);
+            }
         } catch (CheckpointException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw new CheckpointException(ptFile, "cannot read zip entries (truncated or corrupt zip?): " + e, e);
+        }
+    }
+
+    private static boolean startsWithPk(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(2);
+            return head.length == 2 && head[0] == 'P' && head[1] == 'K';
+        } catch (IOException e) {
+            return false;
         }
     }
 

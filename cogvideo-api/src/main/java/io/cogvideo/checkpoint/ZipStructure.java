@@ -66,7 +66,7 @@ final class ZipStructure {
     }
 
     private CheckpointException bad(String problem) {
-        return new CheckpointException(file, "unsound zip archive (" + size + " bytes): " + problem);
+        return new CheckpointException(file, "truncated or corrupt zip archive (" + size + " bytes): " + problem);
     }
 
     private ByteBuffer read(long pos, int n, String what) throws IOException {

@@ -254,6 +254,28 @@ class HostileInputFilesTest {
     }
 
     @Test
+    void corruptZipsLeakNoFileDescriptor() throws IOException {
+        Path fds = Path.of("/proc/self/fd");
+        assumeTrue(Files.isDirectory(fds));
+        RawZip z = new RawZip();
+        z.entry("archive/data.pkl", tensorPickle());
+        byte[] good = z.bytes(z.count());
+        byte[] bad = good.clone();
+        bad[good.length - 6] ^= 0x10; // the directory offset of the end record now points at no header
+        Path pt = Files.write(tmp.resolve("leak.pt"), bad);
+        long before;
+        try (var s = Files.list(fds)) {
+            before = s.count();
+        }
+        for (int i = 0; i < 50; i++) {
+            assertThatThrownBy(() -> TorchCheckpointReader.read(pt)).isInstanceOf(CheckpointException.class);
+        }
+        try (var s = Files.list(fds)) {
+            assertThat(s.count()).isLessThanOrEqualTo(before);
+        }
+    }
+
+    @Test
     void checkpointThatIsAFolderIsRefused() {
         assertThatThrownBy(() -> TorchCheckpointReader.read(tmp)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("is a folder");

@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Modes: the default (CI) mode runs each generated input once; with {@code -Dcogvideo.fuzz.long=true} each input
  * is also run through {@link #mutations()} random mutations (bit flips, byte changes, truncations, duplicated
- * slices), {@code -Dcogvideo.fuzz.mutations} of them (default 10).
+ * slices), {@code -Dcogvideo.fuzz.mutations} of them (default 25).
  */
 final class FuzzInvariant {
     static final long TIMEOUT_SECONDS = 10;
@@ -39,7 +39,7 @@ final class FuzzInvariant {
 
     /** Mutations per generated input: 0 in CI mode. */
     static int mutations() {
-        return LONG ? Integer.getInteger("cogvideo.fuzz.mutations", 10) : 0;
+        return LONG ? Integer.getInteger("cogvideo.fuzz.mutations", 25) : 0;
     }
 
     /** What is read: the file (already written) is handed to the reader. */
@@ -71,6 +71,31 @@ final class FuzzInvariant {
             throw new UncheckedIOException(e);
         }
         RUNS.incrementAndGet();
+        long fdsBefore = openFiles();
+        try {
+            runReader(file, data, name, reader);
+        } finally {
+            long fdsAfter = openFiles();
+            if (fdsAfter > fdsBefore) {
+                throw fail(file, data, "the reader left " + (fdsAfter - fdsBefore) + " file descriptor(s) open", null);
+            }
+        }
+    }
+
+    /** Open file descriptors of this process (Linux: entries of /proc/self/fd), or -1 where unknown. */
+    static long openFiles() {
+        Path fd = Path.of("/proc/self/fd");
+        if (!Files.isDirectory(fd)) {
+            return -1;
+        }
+        try (var s = Files.list(fd)) {
+            return s.count() - 1; // the listing's own descriptor
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static void runReader(Path file, byte[] data, String name, Reader reader) {
         Future<?> f = EXEC.submit(() -> {
             reader.read(file);
             return null;

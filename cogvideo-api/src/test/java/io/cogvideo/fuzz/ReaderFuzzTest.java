@@ -33,7 +33,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  *
  * <p>CI mode (default): about a minute for all properties together. Long mode ({@code -Dcogvideo.fuzz.long=true},
  * run by {@code scripts/fuzz-long.sh}): every generated input is also mutated {@code -Dcogvideo.fuzz.mutations}
- * times (default 10), about ten minutes on a 2-core machine.
+ * times (default 25), about seven minutes on a 2-core machine.
  */
 class ReaderFuzzTest {
     private static Path dir;

@@ -143,11 +143,25 @@ public final class TorchCheckpointReader {
         return candidates.get(0);
     }
 
+    /**
+     * torch.save stores entries uncompressed; deflate is accepted too. Other methods are refused by number before
+     * any read: commons-compress would reach for optional codec libraries (zstd, xz...) that are not on the class
+     * path and fail with a NoClassDefFoundError.
+     */
+    private static void requireReadableMethod(Path file, ZipFile zip, ZipArchiveEntry e) {
+        if (e.getMethod() != ZipArchiveEntry.STORED && e.getMethod() != ZipArchiveEntry.DEFLATED
+                || !zip.canReadEntryData(e)) {
+            throw new CheckpointException(file, e.getName() + " uses the zip compression method " + e.getMethod()
+                    + "; only stored (0) and deflated (8) entries are read");
+        }
+    }
+
     private static void checkByteOrder(Path file, ZipFile zip, String prefix) throws IOException {
         ZipArchiveEntry e = zip.getEntry(prefix + "byteorder");
         if (e == null) {
             return;
         }
+        requireReadableMethod(file, zip, e);
         byte[] b;
         try (InputStream in = zip.getInputStream(e)) {
             b = in.readNBytes(32);
@@ -186,9 +200,7 @@ public final class TorchCheckpointReader {
             throw new CheckpointException(file, name + " is " + e.getSize() + " bytes, more than the limit of "
                     + ReadLimits.named("pickleBytes", maxBytes));
         }
-        if (!zip.canReadEntryData(e)) {
-            throw new CheckpointException(file, name + " uses an unsupported zip compression method " + e.getMethod());
-        }
+        requireReadableMethod(file, zip, e);
         byte[] data;
         try (InputStream in = zip.getInputStream(e)) {
             data = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16L, maxBytes + 1));

@@ -276,6 +276,22 @@ class HostileInputFilesTest {
     }
 
     @Test
+    void zstdCompressedPickleIsRefusedByMethodNotByNoClassDefFoundError() throws IOException {
+        RawZip z = new RawZip();
+        z.entry("archive/data.pkl", tensorPickle());
+        z.entry("archive/data/0", TorchZip.floats(1, 2));
+        z.entry("archive/data/1", TorchZip.floats(3, 4));
+        byte[] bytes = z.bytes(z.count());
+        // method field (offset 8) of the first local header and of the first central record: 93 = zstd
+        bytes[8] = 93;
+        int cd = ByteBuffer.wrap(bytes, bytes.length - 6, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        bytes[cd + 10] = 93;
+        Path pt = Files.write(tmp.resolve("zstd.pt"), bytes);
+        assertThatThrownBy(() -> TorchCheckpointReader.read(pt)).isInstanceOf(CheckpointException.class)
+                .hasMessageContaining(pt.toString()).hasMessageContaining("compression method 93");
+    }
+
+    @Test
     void checkpointThatIsAFolderIsRefused() {
         assertThatThrownBy(() -> TorchCheckpointReader.read(tmp)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("is a folder");

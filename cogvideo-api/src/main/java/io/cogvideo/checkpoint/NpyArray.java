@@ -29,13 +29,37 @@ public final class NpyArray {
         this.data = data;
     }
 
-    /** Reads a whole {@code .npy} file. */
+    /**
+     * Reads a whole {@code .npy} file: a regular file (not a folder, FIFO or device) of at most
+     * {@link ReadLimits#npyBytes()} bytes.
+     *
+     * @throws CogVideoException naming the file for a missing, non-regular, oversized or malformed file
+     */
     public static NpyArray read(Path file) {
-        try {
-            return parse(file.toString(), ByteBuffer.wrap(Files.readAllBytes(file)));
-        } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read .npy file: " + e.getMessage(), e);
+        byte[] bytes = InputFiles.readBounded(file, ".npy file", ReadLimits.defaults().npyBytes(), "npyBytes");
+        return parse(file.toString(), ByteBuffer.wrap(bytes));
+    }
+
+    /**
+     * Reads a file of token ids: a 1-D {@code .npy} array {@code [L]} or a single row {@code [1, L]} of any integer
+     * dtype (int8 to int64, uint8), or of floats holding whole numbers; every id must lie in
+     * {@code [0, maxExclusive)}.
+     *
+     * @throws CogVideoException naming the file: wrong shape, empty, or an id that is not an integer (NaN, 1.5) or
+     *                           out of range (negative, {@code 1e30}, {@code 2^40}), with its index and value
+     */
+    public static int[] readTokenIds(Path file, long maxExclusive) {
+        NpyArray a = read(file);
+        int[] shape = a.shape();
+        if (!(shape.length == 1 || shape.length == 2 && shape[0] == 1)) {
+            throw new CogVideoException(file + ": token ids must be a .npy array of shape [L] or [1, L], got "
+                    + java.util.Arrays.toString(shape));
         }
+        if (a.tensor().numel() == 0) {
+            throw new CogVideoException(file + ": holds no token ids (shape " + java.util.Arrays.toString(shape)
+                    + ")");
+        }
+        return a.ints(0, maxExclusive);
     }
 
     /** Parses {@code .npy} bytes; {@code source} names them in errors. */
@@ -47,9 +71,16 @@ public final class NpyArray {
         }
         int major = b.get() & 0xff;
         b.get();
+        if (major < 1 || major > 3) {
+            throw new CogVideoException(source + ": .npy format version " + major + " is not supported (1 to 3)");
+        }
+        if (major > 1 && b.remaining() < 4) {
+            throw new CogVideoException(source + ": truncated .npy header (no header length)");
+        }
         long headerLen = major == 1 ? (b.getShort() & 0xffff) : (b.getInt() & 0xffffffffL);
         if (headerLen > b.remaining()) {
-            throw new CogVideoException(source + ": truncated .npy header");
+            throw new CogVideoException(source + ": truncated .npy header: it declares " + headerLen
+                    + " bytes but only " + b.remaining() + " follow");
         }
         byte[] h = new byte[(int) headerLen];
         b.get(h);
@@ -58,7 +89,8 @@ public final class NpyArray {
         Matcher mf = FORTRAN.matcher(header);
         Matcher ms = SHAPE.matcher(header);
         if (!md.find() || !mf.find() || !ms.find()) {
-            throw new CogVideoException(source + ": unreadable .npy header: " + header.trim());
+            throw new CogVideoException(source + ": unreadable .npy header (needs 'descr', 'fortran_order' and"
+                    + " 'shape'): " + Inert.clip(header.trim()));
         }
         if (mf.group(1).equals("True")) {
             throw new CogVideoException(source + ": Fortran-ordered arrays are not supported");
@@ -75,16 +107,33 @@ public final class NpyArray {
             default -> throw new CogVideoException(source + ": unsupported .npy dtype '" + md.group(1) + "'");
         };
         List<Integer> dims = new ArrayList<>();
-        for (String s : ms.group(1).split(",")) {
-            if (!s.isBlank()) {
-                dims.add(Integer.parseInt(s.trim()));
+        String[] parts = ms.group(1).split(",", -1);
+        if (parts.length > 33) {
+            throw new CogVideoException(source + ": .npy shape has " + parts.length + " dimensions (at most 32)");
+        }
+        for (String s : parts) {
+            String d = s.strip();
+            if (d.endsWith("L")) {
+                d = d.substring(0, d.length() - 1); // Python 2 long literal
             }
+            if (d.isEmpty()) {
+                continue;
+            }
+            if (!d.matches("[0-9]{1,19}") || Long.parseLong(d) > Integer.MAX_VALUE) {
+                throw new CogVideoException(source + ": .npy shape dimension '" + Inert.clip(s.strip())
+                        + "' is not an integer in [0, " + Integer.MAX_VALUE + "]");
+            }
+            dims.add(Integer.parseInt(d));
         }
         int[] shape = dims.stream().mapToInt(Integer::intValue).toArray();
-        long bytesNeeded = TensorData.numel(shape) * dtype.byteSize();
+        long bytesNeeded = dtype.byteSize();
+        for (int d : shape) {
+            bytesNeeded = d == 0 ? 0 : bytesNeeded > b.remaining() / d ? Long.MAX_VALUE : bytesNeeded * d;
+        }
         if (bytesNeeded > b.remaining()) {
-            throw new CogVideoException(source + ": truncated .npy data: need " + bytesNeeded + " bytes, have "
-                    + b.remaining());
+            throw new CogVideoException(source + ": truncated .npy data: shape " + java.util.Arrays.toString(shape)
+                    + " of " + md.group(1) + " needs " + (bytesNeeded == Long.MAX_VALUE ? "more than "
+                    + b.remaining() : String.valueOf(bytesNeeded)) + " bytes, " + b.remaining() + " follow the header");
         }
         ByteBuffer body = b.slice().limit((int) bytesNeeded);
         return new NpyArray(new TensorData(source, dtype, shape, body));
@@ -145,20 +194,47 @@ public final class NpyArray {
                 case INT32 -> b.getInt(i * 4);
                 case INT8, BOOL -> b.get(i);
                 case UINT8 -> b.get(i) & 0xff;
-                case FLOAT32 -> (long) b.getFloat(i * 4);
-                case FLOAT64 -> (long) b.getDouble(i * 8);
+                case FLOAT32 -> wholeNumber(b.getFloat(i * 4), i);
+                case FLOAT64 -> wholeNumber(b.getDouble(i * 8), i);
                 default -> throw new CogVideoException(data.name() + ": cannot read " + data.dtype() + " as integers");
             };
         }
         return out;
     }
 
-    /** Values as int (checked narrowing of {@link #longs()}). */
+    private long wholeNumber(double v, int index) {
+        if (!Double.isFinite(v) || v != Math.rint(v) || Math.abs(v) >= 0x1p63) {
+            throw new CogVideoException(data.name() + ": value " + v + " at index " + index + " is not an integer"
+                    + " (an integer array was expected)");
+        }
+        return (long) v;
+    }
+
+    /**
+     * Values as int (checked narrowing of {@link #longs()}).
+     *
+     * @throws CogVideoException naming the source, the index and the value if one does not fit an int
+     */
     public int[] ints() {
+        return ints(Integer.MIN_VALUE, Integer.MAX_VALUE + 1L);
+    }
+
+    /**
+     * Values as int, each in {@code [min, maxExclusive)}.
+     *
+     * @throws CogVideoException naming the source, the index, the value and the range for the first value outside
+     */
+    public int[] ints(long min, long maxExclusive) {
         long[] l = longs();
+        long hi = Math.min(maxExclusive, Integer.MAX_VALUE + 1L);
+        long lo = Math.max(min, Integer.MIN_VALUE);
         int[] out = new int[l.length];
         for (int i = 0; i < l.length; i++) {
-            out[i] = Math.toIntExact(l[i]);
+            if (l[i] < lo || l[i] >= hi) {
+                throw new CogVideoException(data.name() + ": value " + l[i] + " at index " + i + " is outside the"
+                        + " allowed range [" + lo + ", " + hi + ")");
+            }
+            out[i] = (int) l[i];
         }
         return out;
     }

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -45,21 +46,27 @@ final class SafeTorchUnpickler extends Unpickler {
     static final int MAX_INT_LITERAL_BYTES = 4096;
     /** Most dimensions a tensor may declare. */
     static final int MAX_DIMS = 64;
-    /**
-     * Most opcodes executed per pickle. Each opcode creates at most one object, so this bounds the heap a forged
-     * pickle can claim; a state dict needs about 25 opcodes per tensor (a 15 GB checkpoint: well under 100,000).
-     */
-    static final long MAX_OPCODES = 8_000_000;
 
     private static final Map<String, DType> STORAGE_TYPES = storageTypes();
 
     private final Path file;
+    private final ReadLimits limits;
     private CountingInput in;
     private final Map<String, TorchStorageRef> storages = new HashMap<>();
-    private long opcodes;
+    /** Opcodes executed plus container elements copied: the heap budget {@link ReadLimits#pickleObjects()}. */
+    private long objects;
+    private long memoPuts;
+    private long memoGets;
+    /** Nesting depth of the containers built so far (absent: depth 0, a scalar or an untracked container). */
+    private final Map<Object, Integer> depth = new IdentityHashMap<>();
 
     SafeTorchUnpickler(Path file) {
+        this(file, ReadLimits.defaults());
+    }
+
+    SafeTorchUnpickler(Path file, ReadLimits limits) {
         this.file = file;
+        this.limits = limits;
     }
 
     /** Torch storage classes that may appear in a persistent id, with their element type (null: unsupported). */
@@ -119,10 +126,31 @@ final class SafeTorchUnpickler extends Unpickler {
 
     @Override
     protected Object dispatch(short key) throws IOException {
-        if (++opcodes > MAX_OPCODES) {
-            throw malformed("more than " + MAX_OPCODES + " opcodes; a torch checkpoint needs far fewer");
-        }
+        charge(1);
         switch (key) {
+            case Opcodes.PUT, Opcodes.BINPUT, Opcodes.LONG_BINPUT, Opcodes.MEMOIZE -> {
+                if (++memoPuts > limits.pickleMemo()) {
+                    throw overBudget("memo entries", memoPuts, "pickleMemo", limits.pickleMemo());
+                }
+                return super.dispatch(key);
+            }
+            case Opcodes.GET, Opcodes.BINGET, Opcodes.LONG_BINGET -> {
+                if (++memoGets > limits.pickleMemo()) {
+                    throw overBudget("memo references", memoGets, "pickleMemo", limits.pickleMemo());
+                }
+                return super.dispatch(key);
+            }
+            case Opcodes.LIST, Opcodes.TUPLE, Opcodes.TUPLE1, Opcodes.TUPLE2, Opcodes.TUPLE3 -> {
+                Object r = super.dispatch(key);
+                Object top = stack.peek();
+                tracked(top, top instanceof Object[] t ? Arrays.asList(t) : (Collection<?>) top);
+                return r;
+            }
+            case Opcodes.EMPTY_LIST, Opcodes.EMPTY_TUPLE -> {
+                Object r = super.dispatch(key);
+                tracked(stack.peek(), List.of());
+                return r;
+            }
             case Opcodes.GLOBAL -> {
                 String module = PickleUtils.readline(in);
                 String name = PickleUtils.readline(in);
@@ -141,19 +169,20 @@ final class SafeTorchUnpickler extends Unpickler {
                 String module = PickleUtils.readline(in);
                 String name = PickleUtils.readline(in);
                 List<Object> args = stack.pop_all_since_marker();
-                stack.add(call(new PickleGlobal(module, name), args, Map.of()));
+                stack.add(tracked(call(new PickleGlobal(module, name), args, Map.of()), args));
             }
             case Opcodes.OBJ -> {
                 List<Object> all = stack.pop_all_since_marker();
                 if (all.isEmpty()) {
                     throw malformed("OBJ without a class");
                 }
-                stack.add(call(all.get(0), all.subList(1, all.size()), Map.of()));
+                stack.add(tracked(call(all.get(0), all.subList(1, all.size()), Map.of()), all));
             }
             case Opcodes.REDUCE, Opcodes.NEWOBJ -> {
                 Object args = stack.pop();
                 Object callee = stack.pop();
-                stack.add(call(callee, tuple(args, key == Opcodes.REDUCE ? "REDUCE" : "NEWOBJ"), Map.of()));
+                stack.add(tracked(call(callee, tuple(args, key == Opcodes.REDUCE ? "REDUCE" : "NEWOBJ"), Map.of()),
+                        List.of(args)));
             }
             case Opcodes.NEWOBJ_EX -> {
                 Object kwargs = stack.pop();
@@ -162,28 +191,32 @@ final class SafeTorchUnpickler extends Unpickler {
                 if (!(kwargs instanceof Map<?, ?> kw)) {
                     throw malformed("NEWOBJ_EX keyword arguments are " + Inert.describe(kwargs) + ", not a dict");
                 }
-                stack.add(call(callee, tuple(args, "NEWOBJ_EX"), new LinkedHashMap<>(kw)));
+                charge(kw.size());
+                stack.add(tracked(call(callee, tuple(args, "NEWOBJ_EX"), new LinkedHashMap<>(kw)),
+                        List.of(args, kwargs)));
             }
             case Opcodes.BUILD -> {
                 Object state = stack.pop();
                 Object target = stack.peek();
                 if (target instanceof PickleObject o) {
                     o.setState(state);
+                    nest(o, state);
                 }
                 // Anything else (an OrderedDict's _metadata attribute, tensor attributes, ...) is dropped: nothing
                 // is ever invoked on the target.
             }
-            case Opcodes.EMPTY_DICT -> stack.add(new LinkedHashMap<>());
+            case Opcodes.EMPTY_DICT -> stack.add(tracked(new LinkedHashMap<>(), List.of()));
             case Opcodes.DICT -> {
                 List<Object> items = stack.pop_all_since_marker();
                 if (items.size() % 2 != 0) {
                     throw malformed("DICT with an odd number of items");
                 }
+                checkSize("DICT", items.size() / 2L);
                 Map<Object, Object> map = new LinkedHashMap<>();
                 for (int i = 0; i < items.size(); i += 2) {
                     map.put(hashable(items.get(i)), items.get(i + 1));
                 }
-                stack.add(map);
+                stack.add(tracked(map, items));
             }
             case Opcodes.SETITEM -> {
                 Object value = stack.pop();
@@ -211,7 +244,7 @@ final class SafeTorchUnpickler extends Unpickler {
                     appendItem(target, item);
                 }
             }
-            case Opcodes.EMPTY_SET -> stack.add(new LinkedHashSet<>());
+            case Opcodes.EMPTY_SET -> stack.add(tracked(new LinkedHashSet<>(), List.of()));
             case Opcodes.ADDITEMS -> {
                 List<Object> items = stack.pop_all_since_marker();
                 Object target = stack.peek();
@@ -222,14 +255,18 @@ final class SafeTorchUnpickler extends Unpickler {
                 Set<Object> set = (Set<Object>) target;
                 for (Object item : items) {
                     set.add(hashable(item));
+                    nest(set, item);
                 }
+                checkSize("ADDITEMS", set.size());
             }
             case Opcodes.FROZENSET -> {
                 Set<Object> set = new LinkedHashSet<>();
-                for (Object item : stack.pop_all_since_marker()) {
+                List<Object> items = stack.pop_all_since_marker();
+                checkSize("FROZENSET", items.size());
+                for (Object item : items) {
                     set.add(hashable(item));
                 }
-                stack.add(set);
+                stack.add(tracked(set, items));
             }
             case Opcodes.BINSTRING -> stack.add(PickleUtils.rawStringFromBytes(readBounded(readInt32(), "BINSTRING")));
             case Opcodes.BINBYTES -> stack.add(readBounded(readUInt32(), "BINBYTES"));
@@ -310,7 +347,7 @@ final class SafeTorchUnpickler extends Unpickler {
                     if (args.size() != 1 || !kwargs.isEmpty()) {
                         throw malformed("torch.Size called with " + Inert.describeArgs(args));
                     }
-                    return sequence(args.get(0), "torch.Size argument").toArray();
+                    return tracked(sequence(args.get(0), "torch.Size argument").toArray(), List.of());
                 }
                 default -> {
                     // not on the allow-list: inert
@@ -342,6 +379,7 @@ final class SafeTorchUnpickler extends Unpickler {
         if (args.size() == 1) {
             Object a = args.get(0);
             if (a instanceof Map<?, ?> m) {
+                charge(m.size());
                 for (Map.Entry<?, ?> e : m.entrySet()) {
                     map.put(hashable(e.getKey()), e.getValue());
                 }
@@ -358,7 +396,8 @@ final class SafeTorchUnpickler extends Unpickler {
         for (Map.Entry<Object, Object> e : kwargs.entrySet()) {
             map.put(hashable(e.getKey()), e.getValue());
         }
-        return map;
+        checkSize("collections.OrderedDict", map.size());
+        return tracked(map, map.values());
     }
 
     private Set<Object> set(String q, List<Object> args, Map<Object, Object> kwargs) {
@@ -369,11 +408,13 @@ final class SafeTorchUnpickler extends Unpickler {
         if (args.size() == 1) {
             Object a = args.get(0);
             Collection<?> items = a instanceof Set<?> s ? s : sequence(a, q + " argument");
+            charge(items.size());
             for (Object item : items) {
                 set.add(hashable(item));
             }
+            return tracked(set, items);
         }
-        return set;
+        return tracked(set, List.of());
     }
 
     private void putItem(Object target, Object k, Object value) {
@@ -381,11 +422,13 @@ final class SafeTorchUnpickler extends Unpickler {
             @SuppressWarnings("unchecked")
             Map<Object, Object> map = (Map<Object, Object>) target;
             map.put(hashable(k), value);
+            checkSize("SETITEM", map.size());
         } else if (target instanceof PickleObject o) {
             o.putEntry(hashable(k), value);
         } else {
             throw malformed("SETITEM on " + Inert.describe(target) + ", not a dict");
         }
+        nest(target, value);
     }
 
     private void appendItem(Object target, Object value) {
@@ -393,11 +436,13 @@ final class SafeTorchUnpickler extends Unpickler {
             @SuppressWarnings("unchecked")
             List<Object> list = (List<Object>) target;
             list.add(value);
+            checkSize("APPEND", list.size());
         } else if (target instanceof PickleObject o) {
             o.addItem(value);
         } else {
             throw malformed("APPEND on " + Inert.describe(target) + ", not a list");
         }
+        nest(target, value);
     }
 
     /**
@@ -427,6 +472,7 @@ final class SafeTorchUnpickler extends Unpickler {
             return Arrays.asList(t);
         }
         if (o instanceof List<?> l) {
+            charge(l.size());
             return new ArrayList<>(l);
         }
         throw malformed(what + " is " + Inert.describe(o) + ", not a tuple or list");
@@ -496,6 +542,68 @@ final class SafeTorchUnpickler extends Unpickler {
 
     private static String utf8(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** Charges {@code n} objects to the budget {@link ReadLimits#pickleObjects()}. */
+    private void charge(long n) {
+        objects += n;
+        if (objects > limits.pickleObjects()) {
+            throw overBudget("objects (opcodes executed plus container elements copied)", objects, "pickleObjects",
+                    limits.pickleObjects());
+        }
+    }
+
+    private void checkSize(String opcode, long size) {
+        if (size > limits.pickleContainer()) {
+            throw overBudget(opcode + " container elements", size, "pickleContainer", limits.pickleContainer());
+        }
+    }
+
+    private static boolean isContainer(Object o) {
+        return o instanceof Collection<?> || o instanceof Map<?, ?> || o instanceof Object[]
+                || o instanceof PickleObject;
+    }
+
+    private int depthOf(Object o) {
+        if (!isContainer(o)) {
+            return 0;
+        }
+        Integer d = depth.get(o);
+        return d == null ? 1 : d;
+    }
+
+    /** Records a new container holding {@code children}: its depth is one more than the deepest child's. */
+    private <T> T tracked(T container, Collection<?> children) {
+        if (!isContainer(container)) {
+            return container;
+        }
+        checkSize("container", children.size());
+        int d = 0;
+        for (Object c : children) {
+            d = Math.max(d, depthOf(c));
+        }
+        setDepth(container, d + 1);
+        return container;
+    }
+
+    /** Records that {@code child} was put into {@code container}. */
+    private void nest(Object container, Object child) {
+        int d = depthOf(child) + 1;
+        if (d > depthOf(container)) {
+            setDepth(container, d);
+        }
+    }
+
+    private void setDepth(Object container, int d) {
+        if (d > limits.pickleNesting()) {
+            throw overBudget("levels of nested containers", d, "pickleNesting", limits.pickleNesting());
+        }
+        depth.put(container, d);
+    }
+
+    private CheckpointException overBudget(String what, long found, String limitName, long limit) {
+        return malformed("more than " + ReadLimits.named(limitName, limit) + " " + what + " (reached " + found
+                + "); a torch checkpoint needs far fewer, so the pickle is refused before it exhausts memory");
     }
 
     private CheckpointException malformed(String problem) {

@@ -40,9 +40,7 @@ public final class SafetensorsReader {
      *                             of range or not matching shape x dtype size
      */
     public static StateDict read(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new CheckpointException(file, Files.exists(file) ? "not a regular file" : "no such file");
-        }
+        InputFiles.requireRegularFile(file, "safetensors file");
         try (MappedFile mapped = MappedFile.open(file, -1)) {
             long size = mapped.size();
             if (size < 8) {

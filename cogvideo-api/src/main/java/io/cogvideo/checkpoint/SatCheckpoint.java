@@ -35,7 +35,8 @@ public final class SatCheckpoint implements AutoCloseable {
     public static final String STATES_FILE = "mp_rank_00_model_states.pt";
 
     private static final Pattern ITERATION = Pattern.compile("[0-9]{1,18}");
-    private static final long MAX_SMALL_FILE = 1 << 20;
+    /** Largest {@code latest} file read (it holds one short line). */
+    private static final long MAX_LATEST_BYTES = 4096;
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
@@ -69,7 +70,7 @@ public final class SatCheckpoint implements AutoCloseable {
         }
         Path latestFile = dir.resolve("latest");
         Path configFile = dir.resolve("model_config.json");
-        if (!Files.exists(latestFile)) {
+        if (!Files.exists(latestFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             List<Path> safetensors = safetensorsFiles(dir);
             if (!safetensors.isEmpty() && Files.exists(configFile)) {
                 Path weights = chooseSafetensors(dir, safetensors);
@@ -92,9 +93,10 @@ public final class SatCheckpoint implements AutoCloseable {
         }
         JsonNode json = readConfig(configFile);
         Path states = iterDir.resolve(STATES_FILE);
-        if (!Files.isRegularFile(states)) {
+        if (!Files.exists(states)) {
             throw new CheckpointException(states, "missing: the folder named by 'latest' holds no " + STATES_FILE);
         }
+        InputFiles.requireRegularFile(states, "model states file");
         return new SatCheckpoint(dir, tag, states, json, toMap(json));
     }
 
@@ -153,16 +155,16 @@ public final class SatCheckpoint implements AutoCloseable {
     }
 
     private static String readLatest(Path latestFile) {
-        String text;
-        try {
-            if (Files.size(latestFile) > MAX_SMALL_FILE) {
-                throw new CheckpointException(latestFile, "is " + Files.size(latestFile) + " bytes; it should hold"
-                        + " only an iteration number or 'release'");
+        long max = Math.min(ReadLimits.defaults().smallFileBytes(), MAX_LATEST_BYTES);
+        byte[] raw = InputFiles.readBounded(latestFile, "'latest' file", max, null);
+        for (int i = 0; i < raw.length; i++) {
+            int c = raw[i] & 0xff;
+            if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' || c == 0x7f) {
+                throw new CheckpointException(latestFile, "holds the control byte 0x" + Integer.toHexString(c)
+                        + " at offset " + i + "; it should hold only an iteration number or 'release'");
             }
-            text = Files.readString(latestFile, StandardCharsets.UTF_8).trim();
-        } catch (IOException e) {
-            throw new CheckpointException(latestFile, "cannot read: " + e, e);
         }
+        String text = new String(raw, StandardCharsets.UTF_8).strip();
         if (text.isEmpty()) {
             throw new CheckpointException(latestFile, "is empty; it should hold an iteration number or 'release'");
         }
@@ -174,16 +176,11 @@ public final class SatCheckpoint implements AutoCloseable {
     }
 
     private static JsonNode readConfig(Path configFile) {
+        byte[] bytes = InputFiles.readBounded(configFile, "model config", ReadLimits.defaults().smallFileBytes(),
+                "smallFileBytes");
         JsonNode json;
         try {
-            if (!Files.isRegularFile(configFile)) {
-                throw new CheckpointException(configFile, "missing or not a regular file");
-            }
-            if (Files.size(configFile) > MAX_SMALL_FILE) {
-                throw new CheckpointException(configFile, "is " + Files.size(configFile) + " bytes, too large for"
-                        + " a model config");
-            }
-            json = JSON.readTree(Files.readAllBytes(configFile));
+            json = JSON.readTree(bytes);
         } catch (IOException e) {
             throw new CheckpointException(configFile, "is not valid JSON: " + e.getMessage(), e);
         }

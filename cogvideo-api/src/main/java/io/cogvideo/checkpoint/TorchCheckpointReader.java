@@ -4,8 +4,10 @@ import io.cogvideo.checkpoint.TorchCheckpoint.StoredEntry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -32,9 +34,6 @@ import org.apache.commons.compress.archivers.zip.ZipFile;
  * entries are not verified (that would mean reading every byte).
  */
 public final class TorchCheckpointReader {
-    /** Largest {@code data.pkl} accepted (a 15 GB checkpoint's pickle is a few hundred KB). */
-    static final long MAX_PICKLE_BYTES = 64L << 20;
-
     private TorchCheckpointReader() {
     }
 
@@ -45,32 +44,47 @@ public final class TorchCheckpointReader {
      * @throws CheckpointException naming the file and the problem
      */
     public static TorchCheckpoint read(Path ptFile) {
-        if (!Files.isRegularFile(ptFile)) {
-            throw new CheckpointException(ptFile, Files.exists(ptFile) ? "not a regular file" : "no such file");
-        }
-        long fileSize;
+        long fileSize = InputFiles.requireRegularFile(ptFile, "checkpoint");
+        ReadLimits limits = ReadLimits.defaults();
+        List<ZipStructure.Entry> entries;
         try {
-            fileSize = Files.size(ptFile);
-        } catch (IOException e) {
-            throw new CheckpointException(ptFile, "cannot read: " + e, e);
-        }
-        ZipFile zip;
-        try {
-            zip = ZipFile.builder().setPath(ptFile).get();
-        } catch (IOException | RuntimeException e) {
+            entries = ZipStructure.check(ptFile);
+        } catch (CheckpointException e) {
+            if (startsWithPk(ptFile)) {
+                throw e;
+            }
             throw notAZip(ptFile, fileSize, e);
         }
-        try (zip) {
-            String prefix = findPrefix(ptFile, zip);
-            checkByteOrder(ptFile, zip, prefix);
-            Map<String, StoredEntry> storages = storageEntries(ptFile, zip, prefix, fileSize);
-            byte[] pickle = readPickle(ptFile, zip, prefix + "data.pkl");
-            Object root = new SafeTorchUnpickler(ptFile).unpickle(pickle);
-            return new TorchCheckpoint(ptFile, fileSize, prefix, root, storages);
+        // commons-compress is handed our own channel: when it fails on a corrupt archive it does not close a
+        // channel it opened itself, which would leak a file descriptor per bad file
+        try (SeekableByteChannel channel = Files.newByteChannel(ptFile, StandardOpenOption.READ)) {
+            ZipFile zip;
+            try {
+                zip = ZipFile.builder().setSeekableByteChannel(channel).get();
+            } catch (IOException | RuntimeException e) {
+                throw notAZip(ptFile, fileSize, e);
+            }
+            try (zip) {
+                String prefix = findPrefix(ptFile, zip);
+                checkByteOrder(ptFile, zip, prefix);
+                Map<String, StoredEntry> storages = storageEntries(ptFile, entries, prefix, fileSize);
+                byte[] pickle = readPickle(ptFile, zip, prefix + "data.pkl", limits.pickleBytes());
+                Object root = new SafeTorchUnpickler(ptFile, limits).unpickle(pickle);
+                return new TorchCheckpoint(ptFile, fileSize, prefix, root, storages);
+            }
         } catch (CheckpointException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
             throw new CheckpointException(ptFile, "cannot read zip entries (truncated or corrupt zip?): " + e, e);
+        }
+    }
+
+    private static boolean startsWithPk(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(2);
+            return head.length == 2 && head[0] == 'P' && head[1] == 'K';
+        } catch (IOException e) {
+            return false;
         }
     }
 
@@ -129,11 +143,25 @@ public final class TorchCheckpointReader {
         return candidates.get(0);
     }
 
+    /**
+     * torch.save stores entries uncompressed; deflate is accepted too. Other methods are refused by number before
+     * any read: commons-compress would reach for optional codec libraries (zstd, xz...) that are not on the class
+     * path and fail with a NoClassDefFoundError.
+     */
+    private static void requireReadableMethod(Path file, ZipFile zip, ZipArchiveEntry e) {
+        if (e.getMethod() != ZipArchiveEntry.STORED && e.getMethod() != ZipArchiveEntry.DEFLATED
+                || !zip.canReadEntryData(e)) {
+            throw new CheckpointException(file, e.getName() + " uses the zip compression method " + e.getMethod()
+                    + "; only stored (0) and deflated (8) entries are read");
+        }
+    }
+
     private static void checkByteOrder(Path file, ZipFile zip, String prefix) throws IOException {
         ZipArchiveEntry e = zip.getEntry(prefix + "byteorder");
         if (e == null) {
             return;
         }
+        requireReadableMethod(file, zip, e);
         byte[] b;
         try (InputStream in = zip.getInputStream(e)) {
             b = in.readNBytes(32);
@@ -145,51 +173,41 @@ public final class TorchCheckpointReader {
         }
     }
 
-    private static Map<String, StoredEntry> storageEntries(Path file, ZipFile zip, String prefix, long fileSize)
-            throws IOException {
+    /** Storage entries, located by the checked directory ({@link ZipStructure}: no overlaps, local headers read). */
+    private static Map<String, StoredEntry> storageEntries(Path file, List<ZipStructure.Entry> entries, String prefix,
+            long fileSize) {
         Map<String, StoredEntry> out = new LinkedHashMap<>();
         String dataDir = prefix + "data/";
-        for (ZipArchiveEntry e : Collections.list(zip.getEntries())) {
-            String name = e.getName();
-            if (!name.startsWith(dataDir) || name.length() == dataDir.length() || e.isDirectory()) {
+        for (ZipStructure.Entry e : entries) {
+            String name = e.name();
+            if (!name.startsWith(dataDir) || name.length() == dataDir.length() || name.endsWith("/")) {
                 continue;
             }
-            // Resolves the entry's local header, which sets its data offset.
-            try (InputStream raw = zip.getRawInputStream(e)) {
-                if (raw == null) {
-                    throw new CheckpointException(file, "cannot locate the data of zip entry '" + name + "'");
-                }
-            }
-            long offset = e.getDataOffset();
-            long size = e.getSize();
-            long csize = e.getCompressedSize();
-            if (offset < 0 || size < 0 || csize < 0) {
-                throw new CheckpointException(file, "zip entry '" + name + "' has an unknown offset or size");
-            }
+            long offset = e.dataOffset();
+            long csize = e.compressedSize();
             if (offset > fileSize || csize > fileSize - offset) {
                 throw new CheckpointException(file, "zip entry '" + name + "' (" + csize + " bytes at " + offset
                         + ") extends past the end of the file (" + fileSize + " bytes): truncated?");
             }
-            out.putIfAbsent(name, new StoredEntry(name, e.getMethod(), offset, size, csize));
+            out.putIfAbsent(name, new StoredEntry(name, e.method(), offset, e.size(), csize));
         }
         return out;
     }
 
-    private static byte[] readPickle(Path file, ZipFile zip, String name) throws IOException {
+    private static byte[] readPickle(Path file, ZipFile zip, String name, long maxBytes) throws IOException {
         ZipArchiveEntry e = zip.getEntry(name);
-        if (e.getSize() > MAX_PICKLE_BYTES) {
-            throw new CheckpointException(file, name + " is " + e.getSize() + " bytes, more than the "
-                    + MAX_PICKLE_BYTES + " accepted");
+        if (e.getSize() > maxBytes) {
+            throw new CheckpointException(file, name + " is " + e.getSize() + " bytes, more than the limit of "
+                    + ReadLimits.named("pickleBytes", maxBytes));
         }
-        if (!zip.canReadEntryData(e)) {
-            throw new CheckpointException(file, name + " uses an unsupported zip compression method " + e.getMethod());
-        }
+        requireReadableMethod(file, zip, e);
         byte[] data;
         try (InputStream in = zip.getInputStream(e)) {
-            data = in.readNBytes((int) MAX_PICKLE_BYTES + 1);
+            data = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 16L, maxBytes + 1));
         }
-        if (data.length > MAX_PICKLE_BYTES) {
-            throw new CheckpointException(file, name + " expands to more than " + MAX_PICKLE_BYTES + " bytes");
+        if (data.length > maxBytes) {
+            throw new CheckpointException(file, name + " expands to more than the limit of "
+                    + ReadLimits.named("pickleBytes", maxBytes) + " bytes");
         }
         if (e.getSize() >= 0 && data.length != e.getSize()) {
             throw new CheckpointException(file, name + " should have " + e.getSize() + " bytes but " + data.length

@@ -44,8 +44,10 @@ public final class ClusterSampler implements TokenSampler {
         }
         int max = -1;
         for (int i = 0; i < clusterOf.length; i++) {
-            if (clusterOf[i] < 0) {
-                throw new CogVideoException("cluster table: token " + i + " has negative cluster " + clusterOf[i]);
+            if (clusterOf[i] < 0 || clusterOf[i] >= clusterOf.length) {
+                throw new CogVideoException("cluster table: token " + i + " has cluster id " + clusterOf[i]
+                        + ", outside [0, " + clusterOf.length + ") (a table of " + clusterOf.length
+                        + " tokens has at most that many clusters)");
             }
             max = Math.max(max, clusterOf[i]);
         }
@@ -77,9 +79,20 @@ public final class ClusterSampler implements TokenSampler {
         }
     }
 
-    /** Reads a cluster table ({@code int64 [imageVocab]}, as {@code cluster_label2.npy}). */
+    /**
+     * Reads a cluster table ({@code int64 [imageVocab]}, as {@code cluster_label2.npy}; any integer dtype is
+     * accepted). Every id is checked against the table's size before anything is allocated for it.
+     *
+     * @throws CogVideoException naming the file: not a 1-D array, empty, or an id outside {@code [0, entries)}
+     *                           (with its index and value)
+     */
     public static int[] readTable(Path npy) {
-        return NpyArray.read(npy).ints();
+        NpyArray a = NpyArray.read(npy);
+        if (a.shape().length != 1 || a.shape()[0] < 1) {
+            throw new CogVideoException(npy + ": a cluster table is a non-empty 1-D array [image tokens], got shape "
+                    + Arrays.toString(a.shape()));
+        }
+        return a.ints(0, a.shape()[0]);
     }
 
     /** The cluster table of icetk's 20000 image codes, bundled with the library. */

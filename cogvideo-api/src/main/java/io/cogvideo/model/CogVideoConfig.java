@@ -1,7 +1,6 @@
 package io.cogvideo.model;
 
 import io.cogvideo.CogVideoException;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -53,10 +52,10 @@ public record CogVideoConfig(
         require(frameLength >= 1 && grid * grid == frameLength, "frame length (layout[1]-layout[0])", frameLength,
                 "a perfect square");
         require(frameCount >= 1, "frames ((layout[2]-layout[0])/frame length)", frameCount, ">= 1");
-        require(maxSequenceLength >= FRAME_POSITION_BASE + frameLength, "max_sequence_length", maxSequenceLength,
-                ">= " + (FRAME_POSITION_BASE + frameLength));
-        require(additionalSeqLen >= (frameCount - 1) * frameLength, "additional_seqlen", additionalSeqLen,
-                ">= " + (frameCount - 1) * frameLength);
+        require(maxSequenceLength >= FRAME_POSITION_BASE + (long) frameLength, "max_sequence_length",
+                maxSequenceLength, ">= " + (FRAME_POSITION_BASE + (long) frameLength));
+        long extraNeeded = (long) (frameCount - 1) * frameLength;
+        require(additionalSeqLen >= extraNeeded, "additional_seqlen", additionalSeqLen, ">= " + extraNeeded);
     }
 
     private static void require(boolean ok, String what, int value, String allowed) {
@@ -82,58 +81,40 @@ public record CogVideoConfig(
 
     /**
      * Reads a SwissArmyTransformer {@code model_config.json} (as a parsed map). Only the sandwich LayerNorm order of
-     * CogVideo is supported.
+     * CogVideo is supported. Every field is typed: integers must be JSON integers within their range (compared
+     * before conversion: no wrap-around, no truncation of fractions), {@code layout} a list of three integers.
+     *
+     * @throws CogVideoException naming the field, the value found and the allowed range
      */
     public static CogVideoConfig fromSatConfig(Map<String, ?> config) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> c = (Map<String, Object>) config;
-        String order = String.valueOf(c.getOrDefault("layernorm_order", "sandwich"));
+        SatConfigFields f = new SatConfigFields("model config", config);
+        String order = f.string("layernorm_order", "sandwich");
         if (!order.equals("sandwich")) {
             throw new CogVideoException("model config: layernorm_order = '" + order
                     + "' is not supported; CogVideo checkpoints use 'sandwich'");
         }
-        List<?> layout = (List<?>) c.get("layout");
-        int[] lay;
-        if (layout == null) {
-            lay = new int[] {64, 464, 2064};
-        } else if (layout.size() == 3) {
-            lay = new int[] {num(layout.get(0), "layout[0]"), num(layout.get(1), "layout[1]"),
-                num(layout.get(2), "layout[2]")};
-        } else {
-            throw new CogVideoException("model config: layout = " + layout + " must have 3 entries");
+        int[] lay = f.integers("layout", 3, new int[] {64, 464, 2064}, 0, SatConfigFields.MAX_POSITIONS);
+        if (!(lay[0] < lay[1] && lay[1] < lay[2])) {
+            throw new CogVideoException("model config: 'layout' = " + java.util.Arrays.toString(lay)
+                    + " must be increasing (text slots < end of frame 0 < end of sequence)");
         }
         int frameLength = lay[1] - lay[0];
-        int frames = frameLength > 0 ? (lay[2] - lay[0]) / frameLength : 0;
-        int vocab = num(c.get("vocab_size"), "vocab_size");
-        Object imageVocab = c.get("image_vocab_size");
+        int frames = (lay[2] - lay[0]) / frameLength;
+        int vocab = f.integer("vocab_size", 1, SatConfigFields.MAX_VOCAB);
         return new CogVideoConfig(
-                num(c.get("num_layers"), "num_layers"),
-                num(c.get("hidden_size"), "hidden_size"),
-                num(c.get("num_attention_heads"), "num_attention_heads"),
+                f.integer("num_layers", 1, SatConfigFields.MAX_LAYERS),
+                f.integer("hidden_size", 1, SatConfigFields.MAX_HIDDEN),
+                f.integer("num_attention_heads", 1, SatConfigFields.MAX_HIDDEN),
                 vocab,
-                num(c.getOrDefault("max_sequence_length", 1024), "max_sequence_length"),
-                num(c.getOrDefault("additional_seqlen", 2000), "additional_seqlen"),
+                f.integer("max_sequence_length", 1024, 1, SatConfigFields.MAX_POSITIONS),
+                f.integer("additional_seqlen", 2000, 0, SatConfigFields.MAX_POSITIONS),
                 lay[0],
                 frameLength,
                 frames,
-                num(c.getOrDefault("window_size", -1), "window_size"),
-                num(c.getOrDefault("cogvideo_stage", 1), "cogvideo_stage"),
-                imageVocab == null ? Math.min(ICETK_IMAGE_TOKENS, vocab) : num(imageVocab, "image_vocab_size"),
+                f.integer("window_size", -1, -1, SatConfigFields.MAX_POSITIONS),
+                f.integer("cogvideo_stage", 1, 1, 2),
+                f.integer("image_vocab_size", Math.min(ICETK_IMAGE_TOKENS, vocab), 1, vocab),
                 1e-5f);
-    }
-
-    private static int num(Object o, String key) {
-        if (o instanceof Number n) {
-            return n.intValue();
-        }
-        if (o instanceof String s) {
-            try {
-                return Integer.parseInt(s.trim());
-            } catch (NumberFormatException e) {
-                // fall through
-            }
-        }
-        throw new CogVideoException("model config: '" + key + "' must be a number, got " + o);
     }
 
     /** Parameter count of one stage model (embeddings, both attention channels, MLPs, norms). */

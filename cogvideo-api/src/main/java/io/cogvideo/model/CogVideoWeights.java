@@ -52,6 +52,8 @@ public record CogVideoWeights(
     /** Loads and shape-checks every tensor of a CogVideo stage checkpoint onto {@code backend}. */
     public static CogVideoWeights load(CogVideoConfig c, WeightSource src, Backend backend) {
         int h = c.hiddenSize();
+        // cross-check num_layers against the tensors before anything is uploaded: the last layer must exist
+        src.require("transformer.layers." + (c.numLayers() - 1) + ".input_layernorm.weight", h);
         TensorData wordData = src.require("transformer.word_embeddings.weight", c.vocabSize(), h);
         Tensor word = backend.upload(wordData, WeightUse.GENERAL);
         // the tied output head: a backend may keep a re-laid-out copy of these rows (the rows stay for the lookup)

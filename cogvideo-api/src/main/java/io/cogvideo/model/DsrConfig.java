@@ -1,7 +1,6 @@
 package io.cogvideo.model;
 
 import io.cogvideo.CogVideoException;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,6 +29,10 @@ public record DsrConfig(int numLayers, int hiddenSize, int numHeads, int vocabSi
     public static final int LOW_RES_POSITION_BASE = 513;
 
     public DsrConfig {
+        if (numLayers < 1 || hiddenSize < 1 || numHeads < 1 || vocabSize < 1) {
+            throw new CogVideoException("DSR config: layers " + numLayers + ", hidden_size " + hiddenSize + ", heads "
+                    + numHeads + " and vocab_size " + vocabSize + " must all be >= 1");
+        }
         if (hiddenSize % numHeads != 0) {
             throw new CogVideoException("DSR config: hidden_size " + hiddenSize + " is not divisible by "
                     + numHeads + " heads");
@@ -62,28 +65,34 @@ public record DsrConfig(int numLayers, int hiddenSize, int numHeads, int vocabSi
         return textSlots + lowResTokens + highResTokens;
     }
 
-    @SuppressWarnings("unchecked")
+    /**
+     * Reads CogView2's DSR {@code model_config.json} (as a parsed map), every field typed and range-checked.
+     *
+     * @throws CogVideoException naming the field, the value found and the allowed range
+     */
     public static DsrConfig fromSatConfig(Map<String, ?> config) {
-        Map<String, Object> c = (Map<String, Object>) config;
-        String order = String.valueOf(c.getOrDefault("layernorm_order", "sandwich"));
+        SatConfigFields f = new SatConfigFields("DSR config", config);
+        String order = f.string("layernorm_order", "sandwich");
         if (!order.equals("sandwich")) {
             throw new CogVideoException("DSR config: layernorm_order '" + order + "' is not supported (sandwich)");
         }
-        List<?> layout = (List<?>) c.getOrDefault("layout", List.of(96, 496, 4096));
-        if (layout.size() != 3) {
-            throw new CogVideoException("DSR config: layout must have 3 entries, got " + layout);
+        int[] lay = f.integers("layout", 3, new int[] {96, 496, 4096}, 0, SatConfigFields.MAX_POSITIONS);
+        if (!(lay[0] < lay[1] && lay[1] < lay[2])) {
+            throw new CogVideoException("DSR config: 'layout' = " + java.util.Arrays.toString(lay)
+                    + " must be increasing");
         }
-        int l0 = ((Number) layout.get(0)).intValue();
-        int l1 = ((Number) layout.get(1)).intValue();
-        int l2 = ((Number) layout.get(2)).intValue();
-        int maxSeq = ((Number) c.getOrDefault("max_sequence_length", 1024)).intValue();
-        int newSeq = ((Number) c.getOrDefault("new_sequence_length", 4624)).intValue();
-        int vocab = ((Number) c.get("vocab_size")).intValue();
-        return new DsrConfig(((Number) c.get("num_layers")).intValue(), ((Number) c.get("hidden_size")).intValue(),
-                ((Number) c.get("num_attention_heads")).intValue(), vocab, maxSeq, newSeq - maxSeq, l0, l1 - l0,
-                l2 - l1, ((Number) c.getOrDefault("kernel_size", 5)).intValue(),
-                ((Number) c.getOrDefault("kernel_size2", 5)).intValue(),
-                Math.min(CogVideoConfig.ICETK_IMAGE_TOKENS, vocab), 1e-5f);
+        int maxSeq = f.integer("max_sequence_length", 1024, 1, SatConfigFields.MAX_POSITIONS);
+        int newSeq = f.integer("new_sequence_length", 4624, 1, SatConfigFields.MAX_POSITIONS);
+        if (newSeq < maxSeq) {
+            throw new CogVideoException("DSR config: 'new_sequence_length' = " + newSeq
+                    + " is below 'max_sequence_length' = " + maxSeq);
+        }
+        int vocab = f.integer("vocab_size", 1, SatConfigFields.MAX_VOCAB);
+        return new DsrConfig(f.integer("num_layers", 1, SatConfigFields.MAX_LAYERS),
+                f.integer("hidden_size", 1, SatConfigFields.MAX_HIDDEN),
+                f.integer("num_attention_heads", 1, SatConfigFields.MAX_HIDDEN), vocab, maxSeq, newSeq - maxSeq,
+                lay[0], lay[1] - lay[0], lay[2] - lay[1], f.integer("kernel_size", 5, 1, 1024),
+                f.integer("kernel_size2", 5, 1, 1024), Math.min(CogVideoConfig.ICETK_IMAGE_TOKENS, vocab), 1e-5f);
     }
 
     /** Position ids of the DSR input: pads 0, text 0.., low-res 513.., high-res {@code maxSequenceLength}... */

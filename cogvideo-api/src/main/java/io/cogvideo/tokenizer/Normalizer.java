@@ -1,5 +1,6 @@
 package io.cogvideo.tokenizer;
 
+import io.cogvideo.CogVideoException;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -35,12 +36,16 @@ final class Normalizer {
         } else {
             ByteBuffer b = ByteBuffer.wrap(charsmap).order(ByteOrder.LITTLE_ENDIAN);
             if (charsmap.length < 4) {
-                throw new IllegalArgumentException("precompiled_charsmap is truncated");
+                throw new CogVideoException("precompiled_charsmap is truncated: " + charsmap.length + " bytes");
             }
             long trieSize = b.getInt() & 0xffffffffL;
-            if (trieSize >= charsmap.length - 4 + 1 || trieSize % 4 != 0) {
-                throw new IllegalArgumentException("precompiled_charsmap: trie size " + trieSize + " does not fit "
-                        + charsmap.length + " bytes");
+            if (trieSize > charsmap.length - 4L || trieSize % 4 != 0) {
+                throw new CogVideoException("precompiled_charsmap: trie size " + trieSize + " does not fit its "
+                        + charsmap.length + " bytes (or is not a multiple of 4)");
+            }
+            if (trieSize == 0) {
+                throw new CogVideoException("precompiled_charsmap has an empty trie (trie size 0 of "
+                        + charsmap.length + " bytes)");
             }
             units = new int[(int) (trieSize / 4)];
             b.asIntBuffer().get(units);
@@ -51,6 +56,28 @@ final class Normalizer {
         this.escapeWhitespaces = escapeWhitespaces;
         this.treatWhitespaceAsSuffix = treatWhitespaceAsSuffix;
         this.userDefined = userDefined;
+        if (units != null) {
+            probe();
+        }
+    }
+
+    /**
+     * Runs every rule reachable from one ASCII byte or a few common characters once, so that a corrupt character
+     * map fails while the model is loaded (where the error names the file) rather than on some later prompt.
+     */
+    private void probe() {
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        byte[] one = new byte[1];
+        for (int c = 0; c < 128; c++) {
+            one[0] = (byte) c;
+            prefix(one, 0, sink);
+            sink.reset();
+        }
+        byte[] common = "\u00a0\u3000\uff21\u00e9\u2581".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (int i = 0; i < common.length; i++) {
+            prefix(common, i, sink);
+            sink.reset();
+        }
     }
 
     /** {@code (replacement bytes, consumed bytes)} for the longest rule matching at {@code pos}. */
@@ -94,6 +121,10 @@ final class Normalizer {
             }
             repl.write(in, pos, len);
             return new int[] {len};
+        }
+        if (value >= replacements.length) {
+            throw new CogVideoException("corrupt SentencePiece precompiled_charsmap: a rule points at replacement"
+                    + " offset " + value + ", outside its " + replacements.length + "-byte replacement pool");
         }
         int end = value;
         while (end < replacements.length && replacements[end] != 0) {

@@ -4,12 +4,10 @@ import com.google.protobuf.DynamicMessage;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.cogvideo.CogVideoException;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -129,17 +127,18 @@ public final class SentencePieceModel {
         return -1;
     }
 
-    /** Reads a {@code .model} file. */
+    /** Largest {@code .model} file read (icetk's text model is about 2.7 MB). */
+    static final long MAX_MODEL_BYTES = 256L << 20;
+
+    /**
+     * Reads a {@code .model} file: a regular file of at most 256 MiB.
+     *
+     * @throws CogVideoException naming the file if it is missing, not a regular file, too large or not a valid
+     *                           model (including a corrupt precompiled character map)
+     */
     public static SentencePieceModel load(Path file) {
-        byte[] bytes;
-        try {
-            if (!Files.isRegularFile(file)) {
-                throw new CogVideoException("SentencePiece model " + file + " does not exist");
-            }
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new CogVideoException("cannot read SentencePiece model " + file + ": " + e.getMessage(), e);
-        }
+        byte[] bytes = io.cogvideo.checkpoint.InputFiles.readBounded(file, "SentencePiece model", MAX_MODEL_BYTES,
+                null);
         try {
             return parse(bytes);
         } catch (CogVideoException e) {

@@ -101,6 +101,7 @@ public interface TrainingDataset {
             }
             return of(out);
         }
+        io.cogvideo.checkpoint.InputFiles.requireRegularFile(file, "training data"); // no FIFO, device, folder
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             long rowBytes = 4L * len;

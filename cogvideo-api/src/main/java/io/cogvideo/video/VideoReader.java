@@ -1,6 +1,8 @@
 package io.cogvideo.video;
 
 import io.cogvideo.CogVideoException;
+import io.cogvideo.checkpoint.InputFiles;
+import io.cogvideo.checkpoint.ReadLimits;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -104,6 +106,7 @@ public final class VideoReader {
                             + " is " + w + "x" + h + "; all frames must have the same size");
                 }
             }
+            checkVideoPixels(path, w, h, pngs.size());
             return new VideoInfo(path, w, h, pngs.size());
         }
         requireReadableFile(path);
@@ -119,6 +122,7 @@ public final class VideoReader {
                 checkSize(path, screen[0], screen[1]);
                 int n = reader.getNumImages(true);
                 checkFrameCount(path, n);
+                checkVideoPixels(path, screen[0], screen[1], n);
                 return new VideoInfo(path, screen[0], screen[1], n);
             } finally {
                 reader.dispose();
@@ -169,9 +173,10 @@ public final class VideoReader {
         if (!Files.exists(file)) {
             throw new CogVideoException("input file " + file + " does not exist");
         }
-        if (!Files.isRegularFile(file)) {
+        if (Files.isDirectory(file)) {
             throw new CogVideoException("input " + file + " is not a regular file");
         }
+        InputFiles.requireRegularFile(file, "input picture"); // a FIFO or device is refused before it is opened
         if (!Files.isReadable(file)) {
             throw new CogVideoException("input file " + file + " is not readable");
         }
@@ -184,6 +189,23 @@ public final class VideoReader {
         if (w > MAX_SIDE || h > MAX_SIDE) {
             throw new CogVideoException("input " + file + " is " + w + "x" + h + " pixels; at most " + MAX_SIDE + "x"
                     + MAX_SIDE + " is accepted (refused before decoding)");
+        }
+        long budget = ReadLimits.defaults().imagePixels();
+        if ((long) w * h > budget) {
+            throw new CogVideoException("input " + file + " is " + w + "x" + h + " = " + (long) w * h + " pixels,"
+                    + " more than the pixel budget of " + budget + " (-D" + ReadLimits.PROPERTY_PREFIX
+                    + "imagePixels; refused before decoding)");
+        }
+    }
+
+    /** All frames together may hold at most four pictures' pixel budget ({@link ReadLimits#imagePixels()}). */
+    private static void checkVideoPixels(Path path, int w, int h, int frames) {
+        long budget = 4 * ReadLimits.defaults().imagePixels();
+        long pixels = (long) w * h * frames;
+        if (pixels > budget) {
+            throw new CogVideoException("video input " + path + " has " + frames + " frames of " + w + "x" + h + " = "
+                    + pixels + " pixels, more than the video budget of " + budget + " (4 x -D"
+                    + ReadLimits.PROPERTY_PREFIX + "imagePixels; refused before decoding)");
         }
     }
 

@@ -210,7 +210,7 @@ class TorchCheckpointValidationTest {
 
     @Test
     void opcodeBudgetBoundsTheWorkAPickleCanCause() throws IOException {
-        int pairs = (int) (SafeTorchUnpickler.MAX_OPCODES / 2) + 1;
+        int pairs = (int) (ReadLimits.BUILT_IN.pickleObjects() / 2) + 1;
         int[] body = new int[2 + pairs * 2];
         body[0] = 0x80;
         body[1] = 2;
@@ -219,7 +219,8 @@ class TorchCheckpointValidationTest {
             body[3 + 2 * i] = '0';     // POP
         }
         Path pt = write("busy.pt", new PickleWriter().raw(body).none().stop(), "0", new byte[4]);
-        assertModuleFails(pt).hasMessageContaining("more than " + SafeTorchUnpickler.MAX_OPCODES + " opcodes");
+        assertModuleFails(pt).hasMessageContaining("more than " + ReadLimits.BUILT_IN.pickleObjects()
+                + " (-Dcogvideo.limits.pickleObjects) objects");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.cogvideo.tokenizer.image;
 
+import io.cogvideo.checkpoint.ReadLimits;
 import io.cogvideo.checkpoint.StateDict;
 import io.cogvideo.checkpoint.TorchCheckpointReader;
 import io.cogvideo.tokenizer.ImageDecoder;
@@ -108,6 +109,9 @@ public final class ImageTokenizer implements AutoCloseable {
             throw new IllegalArgumentException("image size " + imageSize + " must be positive");
         }
         checkEncodeRate(compressRate);
+        checkPixels("picture to resize", (long) w * h, ReadLimits.defaults().imagePixels(), "imagePixels");
+        checkPixels("image to encode", (long) imageSize * imageSize, ReadLimits.defaults().codecPixels(),
+                "codecPixels");
         int[][] planes = ImagePreprocessing.rgbPlanes(img);
         int[] wh = new int[2];
         planes = ImagePreprocessing.resizeShorterSide(planes, w, h, imageSize, wh);
@@ -130,6 +134,8 @@ public final class ImageTokenizer implements AutoCloseable {
             throw new IllegalArgumentException("image batch " + batch + " of size " + width + "x" + height
                     + " is empty");
         }
+        checkPixels("images to encode", (long) batch * height * width, ReadLimits.defaults().codecPixels(),
+                "codecPixels");
         if ((long) batch * 3 * height * width != rgb.length) {
             throw new IllegalArgumentException(rgb.length + " values do not make " + batch + " RGB images of "
                     + width + "x" + height);
@@ -137,6 +143,14 @@ public final class ImageTokenizer implements AutoCloseable {
         checkEncodeRate(compressRate);
         return encodeNormalized(ImagePreprocessing.normalize(rgb, batch, height * width), batch, height, width,
                 compressRate);
+    }
+
+    /** Refuses work above a pixel budget before anything is allocated for it. */
+    private static void checkPixels(String what, long pixels, long limit, String limitName) {
+        if (pixels > limit) {
+            throw new IllegalArgumentException(what + ": " + pixels + " pixels, more than the limit of " + limit
+                    + " (-D" + ReadLimits.PROPERTY_PREFIX + limitName + ")");
+        }
     }
 
     private void checkEncodeRate(int rate) {
@@ -184,9 +198,12 @@ public final class ImageTokenizer implements AutoCloseable {
         }
         int per = tokens.length / batch;
         int s = (int) Math.round(Math.sqrt(per));
-        if (s * s != per) {
+        if ((long) s * s != per) {
             throw new IllegalArgumentException(per + " tokens per image do not form a square grid");
         }
+        checkPixels(batch + " token grid(s) of " + s + " x " + s + " to decode at rate " + compressRate,
+                (long) batch * ((long) s * compressRate) * ((long) s * compressRate), ReadLimits.defaults().codecPixels(),
+                "codecPixels");
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= codebookSize()) {
                 throw new IllegalArgumentException("token id " + tokens[i] + " at index " + i

@@ -38,12 +38,6 @@ import java.util.stream.Stream;
 public final class DemoBuild {
     /** Frame side of the demo world, in pixels (12 x 12 tokens at compress rate 8). */
     public static final int CANVAS = 96;
-    /** Grid of the training clips' corners along the motion, px (half a VQ-VAE patch: key frames are 12 px apart). */
-    static final int GRID_ALONG = 4;
-    /** Grid of the training clips' corners across the motion, px (one VQ-VAE patch). */
-    static final int GRID_ACROSS = 8;
-    private static final String KEY_FRAMES = "key-frames.cvwt";
-    private static final String VIDEOS = "videos.cvwt";
     /** File names of the packaged model. */
     public static final String TEXT_MODEL = "ice_text_world.model";
     public static final String IMAGE_MODEL = "ice_image_world.safetensors";
@@ -94,14 +88,13 @@ public final class DemoBuild {
      * @param vqOptions         VQ-VAE trainer options
      * @param vqImages          distinct world frames the VQ-VAE draws from
      * @param clusters          clusters of the codebook's cluster table
-     * @param videosPerCaption  stage-2 training videos per caption (33 frames each, 8 fps)
-     * @param keyVideosPerCaption stage-1 training videos per caption (their 5 key frames, 1 fps); the image model
-     *                          trains on the first frames of both sets
+     * @param videosPerCaption  training videos per caption (33 frames each)
+     * @param firstFramesPerCaption extra first frames per caption for the image model
      * @param recipe            transformer recipe settings
      * @param seed              seed of the world's videos and the VQ-VAE's images
      */
     public record Settings(VqTrainerOptions vqOptions, int vqImages, int clusters, int videosPerCaption,
-            int keyVideosPerCaption, RecipeConfig recipe, long seed) {
+            int firstFramesPerCaption, RecipeConfig recipe, long seed) {
         /** The committed demo's settings. */
         public static Settings demo() {
             WorldTextModel text = WorldTextModel.create();
@@ -109,7 +102,7 @@ public final class DemoBuild {
             RecipeConfig r = RecipeConfig.defaults(text.textVocabularySize(), image + WorldTextModel.PAD_ID,
                     image + text.pieceCount());
             // steps from the measured seconds per update of each phase on this 2-core machine (docs/demo-model.md)
-            r = r.withPhases(r.image().withSteps(1500), r.stage1().withSteps(1400), r.stage2().withSteps(1800));
+            r = r.withPhases(r.image().withSteps(900), r.stage1().withSteps(600), r.stage2().withSteps(900));
             return new Settings(VqVaeTrainer.demoOptions(), 100_000, 32, 6, 40, r, 14L);
         }
     }
@@ -297,18 +290,17 @@ public final class DemoBuild {
     }
 
     private void data() {
-        // Clips on the VQ-VAE's patch grid (corners at multiples of 4 px along the motion, 8 px across): a shape then
-        // encodes to the same tokens wherever it is, and the plain background to one code (docs/demo-model.md).
-        WorldDataset.Grid grid = new WorldDataset.Grid(CANVAS, GRID_ALONG, GRID_ACROSS);
-        WorldDataset keyVideos = new WorldDataset(settings.keyVideosPerCaption(), settings.seed() + 1000, grid);
-        WorldDataset videos = new WorldDataset(settings.videosPerCaption(), settings.seed(), grid);
+        WorldDataset dataset = new WorldDataset(settings.videosPerCaption(), settings.seed());
         try (ImageTokenizer tok = ImageTokenizer.load(dir(Phase.VQ).resolve(IMAGE_MODEL), backend)) {
-            WorldTokens.encode(keyVideos, tok, CANVAS, 1, 16,
-                    (done, all) -> listener.progress(Phase.DATA, done, all, done + " key frames")).write(
-                            dir(Phase.DATA).resolve(KEY_FRAMES));
-            WorldTokens.encode(videos, tok, CANVAS, WorldTokens.FRAME_RATE, 16,
-                    (done, all) -> listener.progress(Phase.DATA, done, all, done + " video frames")).write(
-                            dir(Phase.DATA).resolve(VIDEOS));
+            int n = dataset.size();
+            WorldTokens tokens = WorldTokens.encode(dataset, tok, CANVAS, 11,
+                    v -> listener.progress(Phase.DATA, v, n, v + " videos"));
+            tokens.write(dir(Phase.DATA).resolve("tokens.cvwt"));
+            WorldDataset firsts = new WorldDataset(settings.firstFramesPerCaption(), settings.seed() + 1000);
+            int m = firsts.size();
+            WorldTokens.encodeFirstFrames(firsts, tok, CANVAS, 16,
+                    v -> listener.progress(Phase.DATA, v, m, v + " first frames")).write(
+                            dir(Phase.DATA).resolve("first-frames.cvwt"));
         }
     }
 
@@ -317,16 +309,8 @@ public final class DemoBuild {
                 IceTokenizer.COGVIDEO_SPECIALS);
     }
 
-    /** The 8 fps videos (stage 2). */
     private List<TrainingSample> videos() {
-        return WorldTokens.read(dir(Phase.DATA).resolve(VIDEOS)).samples();
-    }
-
-    /** The 1 fps key-frame videos and the 8 fps videos (stage 1 takes 5 frames over 4 s from either). */
-    private List<TrainingSample> keyVideos() {
-        List<TrainingSample> all = new ArrayList<>(WorldTokens.read(dir(Phase.DATA).resolve(KEY_FRAMES)).samples());
-        all.addAll(videos());
-        return all;
+        return WorldTokens.read(dir(Phase.DATA).resolve("tokens.cvwt")).samples();
     }
 
     private TrainingListener trainingListener(Phase phase) {
@@ -348,9 +332,8 @@ public final class DemoBuild {
         if (!Files.isRegularFile(init.resolve("model.safetensors"))) {
             recipe.initImageModel(init);
         }
-        List<TrainingSample> images = new ArrayList<>(
-                WorldTokens.read(dir(Phase.DATA).resolve(KEY_FRAMES)).firstFrames().samples());
-        images.addAll(WorldTokens.read(dir(Phase.DATA).resolve(VIDEOS)).firstFrames().samples());
+        List<TrainingSample> images = new ArrayList<>(videos());
+        images.addAll(WorldTokens.read(dir(Phase.DATA).resolve("first-frames.cvwt")).samples());
         DemoRecipe.PhaseResult r = recipe.imageModel(images, init, d.resolve("run"), d.resolve("export"),
                 trainingListener(Phase.IMAGE));
         summary(d, r);
@@ -362,7 +345,7 @@ public final class DemoBuild {
         DemoRecipe recipe = new DemoRecipe(settings.recipe(), textTokenizer(), be);
         Path image = dir(Phase.IMAGE).resolve("export");
         DemoRecipe.PhaseResult r = stage == 1
-                ? recipe.stage1(keyVideos(), image, d.resolve("run"), d.resolve("export"), trainingListener(phase))
+                ? recipe.stage1(videos(), image, d.resolve("run"), d.resolve("export"), trainingListener(phase))
                 : recipe.stage2(videos(), image, d.resolve("run"), d.resolve("export"), trainingListener(phase));
         summary(d, r);
     }

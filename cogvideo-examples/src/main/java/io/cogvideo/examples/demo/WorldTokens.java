@@ -19,38 +19,30 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.function.BiConsumer;
+import java.util.function.IntConsumer;
 
 /**
- * The demo's training videos as image tokens: every clip of a {@link WorldDataset} rendered at {@code frameRate} fps
- * over 4 s ({@code 4 * frameRate + 1} frames) and encoded with the trained VQ-VAE. Stored in a small binary file
- * ({@code CVWT} magic, version 2, frame rate, counts, then per video the caption index and {@code frames x tokens}
- * 16-bit ids), written atomically. Immutable.
+ * The demo's training videos as image tokens: every clip of a {@link WorldDataset} rendered at
+ * {@link #FRAME_RATE} fps over 4 s ({@code 33} frames) and encoded with the trained VQ-VAE. Stored in a small binary
+ * file ({@code CVWT} magic, version, counts, then per video the caption index and {@code frames x tokens} 16-bit ids),
+ * written atomically. Immutable.
  *
- * @param frameRate frames per second of the stored videos, one of 1, 2, 4, 8
- * @param captions  caption of each video
- * @param tokens    [videos][frames][tokensPerFrame] image token ids
+ * @param captions caption of each video
+ * @param tokens   [videos][frames][tokensPerFrame] image token ids
  */
-public record WorldTokens(int frameRate, List<Caption> captions, int[][][] tokens) {
-    /** Frame rate of the stage-2 training videos (the stage-2 rounds at 2.0, 1.0 and 0.5 s need 8 fps). */
+public record WorldTokens(List<Caption> captions, int[][][] tokens) {
+    /** Source frame rate of the stored videos. */
     public static final int FRAME_RATE = 8;
     private static final int MAGIC = 0x43565754; // "CVWT"
-    private static final int VERSION = 2;
-    private static final int HEADER = 24;
+    private static final int VERSION = 1;
     private static final int MAX_VIDEOS = 1 << 20;
     private static final int MAX_FRAMES = 1024;
     private static final int MAX_TOKENS = 1 << 16;
 
     public WorldTokens {
         captions = List.copyOf(captions);
-        if (frameRate != 1 && frameRate != 2 && frameRate != 4 && frameRate != 8) {
-            throw new CogVideoException("frame rate " + frameRate + " is invalid; allowed: 1, 2, 4, 8");
-        }
         if (captions.size() != tokens.length) {
             throw new CogVideoException(captions.size() + " captions for " + tokens.length + " videos");
         }
@@ -62,83 +54,74 @@ public record WorldTokens(int frameRate, List<Caption> captions, int[][][] token
     }
 
     /**
-     * Renders and encodes every clip of {@code dataset} at {@code frameRate} fps. A frame is rendered and encoded once
-     * however many clips show it (the same caption, size and centre draw the same picture): with clips on a grid
-     * ({@link WorldDataset#grid()}) most key frames repeat.
+     * Renders and encodes the first frame of every clip of {@code dataset} (videos of one frame: data for the image
+     * model), {@code batch} clips per encoder call.
      *
-     * @param canvas    frame side in pixels
-     * @param frameRate 1, 2, 4 or 8
-     * @param batch     frames per encoder call, {@code >= 1}
-     * @param progress  called with the number of distinct frames encoded and the number there are, after each batch
-     *                  (may be null)
+     * @param progress called with the number of clips done after each batch (may be null)
      */
-    public static WorldTokens encode(WorldDataset dataset, ImageTokenizer tokenizer, int canvas, int frameRate,
-            int batch, BiConsumer<Integer, Integer> progress) {
-        if (batch < 1) {
-            throw new CogVideoException("batch " + batch + " is invalid; allowed: >= 1");
-        }
-        List<WorldClip> clips = dataset.clips();
-        int frames = (int) Math.round(WorldClip.DURATION_SECONDS * frameRate) + 1;
-        // distinct pictures, in first-seen order
-        Map<List<Long>, Integer> index = new LinkedHashMap<>();
-        List<WorldClip> whose = new ArrayList<>();
-        List<Double> when = new ArrayList<>();
-        int[][] ref = new int[clips.size()][frames];
-        for (int v = 0; v < clips.size(); v++) {
-            WorldClip clip = clips.get(v);
-            for (int f = 0; f < frames; f++) {
-                double t = f / (double) frameRate;
-                double[] c = clip.centreAt(t);
-                List<Long> key = List.of((long) clip.caption().colour().ordinal(),
-                        (long) clip.caption().shape().ordinal(), Math.round(clip.size() * 1e9),
-                        Math.round(c[0] * 1e9), Math.round(c[1] * 1e9));
-                Integer k = index.get(key);
-                if (k == null) {
-                    k = whose.size();
-                    index.put(key, k);
-                    whose.add(clip);
-                    when.add(t);
-                }
-                ref[v][f] = k;
-            }
-        }
+    public static WorldTokens encodeFirstFrames(WorldDataset dataset, ImageTokenizer tokenizer, int canvas, int batch,
+            IntConsumer progress) {
         WorldRenderer renderer = new WorldRenderer();
-        int distinct = whose.size();
-        int[][] ids = new int[distinct][];
+        List<WorldClip> clips = dataset.clips();
+        int[][][] out = new int[clips.size()][][];
+        List<Caption> caps = new ArrayList<>(clips.size());
         int per = 3 * canvas * canvas;
-        for (int k0 = 0; k0 < distinct; k0 += batch) {
-            int n = Math.min(batch, distinct - k0);
+        for (int c0 = 0; c0 < clips.size(); c0 += batch) {
+            int n = Math.min(batch, clips.size() - c0);
             float[] x = new float[n * per];
             for (int i = 0; i < n; i++) {
-                System.arraycopy(renderer.render(whose.get(k0 + i), when.get(k0 + i), canvas), 0, x, i * per, per);
+                System.arraycopy(renderer.render(clips.get(c0 + i), 0.0, canvas), 0, x, i * per, per);
             }
-            int[] out = tokenizer.encodePixels(x, n, canvas, canvas, ImageTokenizer.COGVIDEO_COMPRESS_RATE);
-            int t = out.length / n;
+            int[] ids = tokenizer.encodePixels(x, n, canvas, canvas, ImageTokenizer.COGVIDEO_COMPRESS_RATE);
+            int t = ids.length / n;
             for (int i = 0; i < n; i++) {
-                ids[k0 + i] = Arrays.copyOfRange(out, i * t, (i + 1) * t);
+                out[c0 + i] = new int[][] {java.util.Arrays.copyOfRange(ids, i * t, (i + 1) * t)};
+                caps.add(clips.get(c0 + i).caption());
             }
             if (progress != null) {
-                progress.accept(k0 + n, distinct);
+                progress.accept(c0 + n);
             }
         }
-        int[][][] tok = new int[clips.size()][frames][];
-        List<Caption> caps = new ArrayList<>(clips.size());
-        for (int v = 0; v < clips.size(); v++) {
-            for (int f = 0; f < frames; f++) {
-                tok[v][f] = ids[ref[v][f]].clone();
-            }
-            caps.add(clips.get(v).caption());
-        }
-        return new WorldTokens(frameRate, caps, tok);
+        return new WorldTokens(caps, out);
     }
 
-    /** The first frame of every video (data for the image model), as videos of one frame. */
-    public WorldTokens firstFrames() {
-        int[][][] f = new int[tokens.length][][];
-        for (int v = 0; v < tokens.length; v++) {
-            f[v] = new int[][] {tokens[v][0].clone()};
+    /**
+     * Renders and encodes every clip of {@code dataset}.
+     *
+     * @param canvas   frame side in pixels
+     * @param progress called with the number of videos done after each video (may be null)
+     */
+    public static WorldTokens encode(WorldDataset dataset, ImageTokenizer tokenizer, int canvas, int batch,
+            IntConsumer progress) {
+        WorldRenderer renderer = new WorldRenderer();
+        List<WorldClip> clips = dataset.clips();
+        int[][][] out = new int[clips.size()][][];
+        List<Caption> caps = new ArrayList<>(clips.size());
+        for (int v = 0; v < clips.size(); v++) {
+            WorldClip clip = clips.get(v);
+            float[][] frames = renderer.video(clip, FRAME_RATE, canvas);
+            int per = frames[0].length;
+            out[v] = new int[frames.length][];
+            for (int f0 = 0; f0 < frames.length; f0 += batch) {
+                int n = Math.min(batch, frames.length - f0);
+                float[] x = new float[n * per];
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(frames[f0 + i], 0, x, i * per, per);
+                }
+                int[] ids = tokenizer.encodePixels(x, n, canvas, canvas, ImageTokenizer.COGVIDEO_COMPRESS_RATE);
+                int t = ids.length / n;
+                for (int i = 0; i < n; i++) {
+                    int[] f = new int[t];
+                    System.arraycopy(ids, i * t, f, 0, t);
+                    out[v][f0 + i] = f;
+                }
+            }
+            caps.add(clip.caption());
+            if (progress != null) {
+                progress.accept(v + 1);
+            }
         }
-        return new WorldTokens(frameRate, captions, f);
+        return new WorldTokens(caps, out);
     }
 
     /** The videos as training samples, with their plain captions (the recipe adds the "一个" variants). */
@@ -148,7 +131,7 @@ public record WorldTokens(int frameRate, List<Caption> captions, int[][][] token
             Caption c = captions.get(v);
             List<int[]> frames = new ArrayList<>();
             Collections.addAll(frames, tokens[v]);
-            out.add(TrainingSample.ofTokens(c.text(), frameRate, frames));
+            out.add(TrainingSample.ofTokens(c.text(), FRAME_RATE, frames));
         }
         return out;
     }
@@ -165,7 +148,6 @@ public record WorldTokens(int frameRate, List<Caption> captions, int[][][] token
                 int per = frames == 0 ? 0 : tokens[0][0].length;
                 out.writeInt(MAGIC);
                 out.writeInt(VERSION);
-                out.writeInt(frameRate);
                 out.writeInt(tokens.length);
                 out.writeInt(frames);
                 out.writeInt(per);
@@ -193,18 +175,13 @@ public record WorldTokens(int frameRate, List<Caption> captions, int[][][] token
                 DataInputStream in = new DataInputStream(new BufferedInputStream(is))) {
             long length = Files.size(file);
             if (in.readInt() != MAGIC || in.readInt() != VERSION) {
-                throw new CogVideoException("demo token file " + file + " has no CVWT version-" + VERSION + " header");
-            }
-            int rate = in.readInt();
-            if (rate != 1 && rate != 2 && rate != 4 && rate != 8) {
-                throw new CogVideoException("demo token file " + file + ": frame rate " + rate
-                        + " is invalid; allowed: 1, 2, 4, 8");
+                throw new CogVideoException("demo token file " + file + " has no CVWT version-1 header");
             }
             int videos = in.readInt();
             int frames = in.readInt();
             int per = in.readInt();
             if (videos < 0 || videos > MAX_VIDEOS || frames < 1 || frames > MAX_FRAMES || per < 1 || per > MAX_TOKENS
-                    || HEADER + (long) videos * (4L + 2L * frames * per) != length) {
+                    || 20L + (long) videos * (4L + 2L * frames * per) != length) {
                 throw new CogVideoException("demo token file " + file + ": " + videos + " videos of " + frames
                         + " frames of " + per + " tokens do not match its " + length + " bytes");
             }
@@ -224,7 +201,7 @@ public record WorldTokens(int frameRate, List<Caption> captions, int[][][] token
                     }
                 }
             }
-            return new WorldTokens(rate, caps, tok);
+            return new WorldTokens(caps, tok);
         } catch (EOFException e) {
             throw new CogVideoException("demo token file " + file + " is truncated", e);
         } catch (IOException e) {

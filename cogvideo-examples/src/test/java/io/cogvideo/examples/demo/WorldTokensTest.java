@@ -27,7 +27,7 @@ class WorldTokensTest {
                 }
             }
         }
-        return new WorldTokens(8, caps, tok);
+        return new WorldTokens(caps, tok);
     }
 
     @Test
@@ -56,7 +56,7 @@ class WorldTokensTest {
         assertThatThrownBy(() -> WorldTokens.read(foreign)).isInstanceOf(CogVideoException.class)
                 .hasMessageContaining("x.cvwt").hasMessageContaining("CVWT");
         byte[] badCaption = b.clone();
-        badCaption[24] = 0x7f; // caption index of the first video
+        badCaption[20] = 0x7f; // caption index of the first video
         Path bad = Files.write(tmp.resolve("bad.cvwt"), badCaption);
         assertThatThrownBy(() -> WorldTokens.read(bad)).isInstanceOf(CogVideoException.class)
                 .hasMessageContaining("caption index");

@@ -74,47 +74,6 @@ public record WorldClip(Caption caption, double size, double startX, double star
     }
 
     /**
-     * A random clip for {@code caption} placed on a pixel grid: size exactly {@link #NOMINAL_SIZE}, the bounding box's
-     * top-left corner at a multiple of {@code alongStep} pixels along the motion (among the starts whose path fits)
-     * and of {@code acrossStep} pixels across it. The demo's training data uses it with the VQ-VAE's patch (8 px):
-     * along 4, across 8, so that a shape and the plain background around it always meet the same patch boundaries
-     * and encode to the same tokens wherever they are (the key frames, 12 px apart, alternate between two phases).
-     * Deterministic in (caption, seed, canvas, steps).
-     *
-     * @param canvas     canvas side in pixels, a multiple of 4 so that the size is a whole number of pixels
-     * @param alongStep  grid step along the motion in pixels, {@code >= 1}
-     * @param acrossStep grid step across the motion in pixels, {@code >= 1}
-     * @throws IllegalArgumentException if the canvas or a step is out of range, or no start fits
-     */
-    public static WorldClip onGrid(Caption caption, long seed, int canvas, int alongStep, int acrossStep) {
-        Objects.requireNonNull(caption, "caption");
-        if (canvas < 16 || canvas % 4 != 0) {
-            throw new IllegalArgumentException("canvas " + canvas + " px is invalid; allowed: a multiple of 4, >= 16");
-        }
-        if (alongStep < 1 || alongStep > canvas || acrossStep < 1 || acrossStep > canvas) {
-            throw new IllegalArgumentException("grid steps " + alongStep + " x " + acrossStep + " px out of range [1, "
-                    + canvas + "]");
-        }
-        SplittableRandom rnd = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + caption.index() * 0xBF58476D1CE4E5B9L
-                + 0x2545F4914F6CDD1DL);
-        double side = NOMINAL_SIZE * canvas; // px
-        double travel = TRAVEL * canvas; // px
-        int alongChoices = (int) Math.floor((canvas - side - travel) / alongStep + 1e-9) + 1;
-        int acrossChoices = (int) Math.floor((canvas - side) / acrossStep + 1e-9) + 1;
-        // corner of the path's lower end, px
-        double low = alongStep * (double) rnd.nextInt(alongChoices);
-        double across = acrossStep * (double) rnd.nextInt(acrossChoices);
-        Direction d = caption.direction();
-        double alongCorner = switch (d) {
-            case RIGHT, DOWN -> low;
-            case LEFT, UP -> low + travel;
-        };
-        double a = (alongCorner + side / 2) / canvas;
-        double c = (across + side / 2) / canvas;
-        return d.horizontal() ? new WorldClip(caption, NOMINAL_SIZE, a, c) : new WorldClip(caption, NOMINAL_SIZE, c, a);
-    }
-
-    /**
      * The centre at time {@code seconds}, as {x, y} in canvas fractions.
      *
      * @throws IllegalArgumentException when seconds is outside [0, {@link #DURATION_SECONDS}]

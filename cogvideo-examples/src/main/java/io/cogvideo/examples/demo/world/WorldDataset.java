@@ -10,29 +10,8 @@ import java.util.List;
  *
  * @param videosPerCaption clips per caption, 1..100000
  * @param seed the dataset seed; clip (caption, repetition) uses {@link #clipSeed(int)} of its index
- * @param grid where the clips start: {@code null} for anywhere ({@link WorldClip#random}), else on this pixel grid
- *     ({@link WorldClip#onGrid})
  */
-public record WorldDataset(int videosPerCaption, long seed, Grid grid) {
-
-    /**
-     * A placement grid for {@link WorldClip#onGrid}.
-     *
-     * @param canvas     canvas side in pixels
-     * @param alongStep  step along the motion in pixels
-     * @param acrossStep step across the motion in pixels
-     */
-    public record Grid(int canvas, int alongStep, int acrossStep) {
-        /** Validates the sizes (by placing one clip). */
-        public Grid {
-            WorldClip.onGrid(Caption.all().get(0), 0L, canvas, alongStep, acrossStep);
-        }
-    }
-
-    /** Clips placed anywhere ({@link WorldClip#random}). */
-    public WorldDataset(int videosPerCaption, long seed) {
-        this(videosPerCaption, seed, null);
-    }
+public record WorldDataset(int videosPerCaption, long seed) {
 
     /**
      * One clip of the dataset with where it came from.
@@ -86,8 +65,7 @@ public record WorldDataset(int videosPerCaption, long seed, Grid grid) {
             for (int r = 0; r < videosPerCaption; r++) {
                 int index = items.size();
                 long s = clipSeed(index);
-                items.add(new Item(index, r, s, grid == null ? WorldClip.random(c, s)
-                        : WorldClip.onGrid(c, s, grid.canvas(), grid.alongStep(), grid.acrossStep())));
+                items.add(new Item(index, r, s, WorldClip.random(c, s)));
             }
         }
         return Collections.unmodifiableList(items);

@@ -120,6 +120,21 @@ public final class SatCheckpoint implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Parses {@code model_config.json} with {@code parser} (for example {@code CogVideoConfig::fromSatConfig}); a
+     * refusal is rethrown as a {@link CheckpointException} that names the config file.
+     */
+    public <T> T parseConfig(java.util.function.Function<Map<String, Object>, T> parser) {
+        try {
+            return parser.apply(config);
+        } catch (io.cogvideo.CogVideoException | IllegalArgumentException e) {
+            if (e instanceof CheckpointException) {
+                throw e;
+            }
+            throw new CheckpointException(dir.resolve("model_config.json"), e.getMessage(), e);
+        }
+    }
+
     /** {@code model_config.json} as a JSON tree (a copy; changing it changes nothing here). */
     public JsonNode configJson() {
         return configJson.deepCopy();

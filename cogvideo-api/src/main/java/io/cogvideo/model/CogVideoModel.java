@@ -55,7 +55,7 @@ public final class CogVideoModel {
     public static CogVideoModel load(Path checkpointDir, Backend backend) {
         OpPacks.require(backend, FusedAttention.class, "the CogVideo transformer");
         try (SatCheckpoint ckpt = SatCheckpoint.open(checkpointDir)) {
-            CogVideoConfig config = CogVideoConfig.fromSatConfig(ckpt.config());
+            CogVideoConfig config = ckpt.parseConfig(CogVideoConfig::fromSatConfig);
             StateDict sd = ckpt.stateDict();
             return new CogVideoModel(config, CogVideoWeights.load(config, sd::require, backend), backend);
         }

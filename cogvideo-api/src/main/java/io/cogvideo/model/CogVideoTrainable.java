@@ -74,7 +74,7 @@ public final class CogVideoTrainable implements TrainableModel, AutoCloseable {
             long initSeed) {
         io.cogvideo.spi.OpPacks.require(backend, io.cogvideo.spi.TrainingOps.class, "training");
         try (SatCheckpoint ckpt = SatCheckpoint.open(checkpointDir)) {
-            CogVideoConfig c = CogVideoConfig.fromSatConfig(ckpt.config());
+            CogVideoConfig c = ckpt.parseConfig(CogVideoConfig::fromSatConfig);
             return new CogVideoTrainable(c, backend, options, ckpt.config(), ckpt.stateDict(), initSeed);
         }
     }

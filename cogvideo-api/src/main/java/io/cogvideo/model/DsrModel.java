@@ -85,7 +85,7 @@ public final class DsrModel {
     /** Loads a {@code cogview2-dsr} checkpoint folder. */
     public static DsrModel load(Path dir, Backend backend) {
         try (SatCheckpoint ckpt = SatCheckpoint.open(dir)) {
-            DsrConfig c = DsrConfig.fromSatConfig(ckpt.config());
+            DsrConfig c = ckpt.parseConfig(DsrConfig::fromSatConfig);
             StateDict sd = ckpt.stateDict();
             return new DsrModel(c, sd::require, backend);
         }

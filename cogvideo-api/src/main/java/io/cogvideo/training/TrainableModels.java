@@ -46,7 +46,7 @@ public final class TrainableModels {
         }
         int window;
         try (SatCheckpoint ckpt = SatCheckpoint.open(checkpointDir)) {
-            int w = CogVideoConfig.fromSatConfig(ckpt.config()).windowSize();
+            int w = ckpt.parseConfig(CogVideoConfig::fromSatConfig).windowSize();
             window = w > 0 ? w : 10; // stage-1 checkpoints say -1 (full attention); stage 2 uses 10x10 windows
         }
         return CogVideoTrainable.load(checkpointDir, backend,

@@ -67,4 +67,19 @@ class SatConfigTypingTest {
         Map<String, Object> c = JSON.readValue("{\"num_layers\": 2}", new TypeReference<Map<String, Object>>() { });
         assertThatThrownBy(() -> CogVideoConfig.fromSatConfig(c)).hasMessageContaining("'vocab_size' is missing; allowed: an integer in [1, 16777216]");
     }
+
+    @Test
+    void loadingACheckpointFolderNamesItsConfigFile(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("model_config.json"), "{\"num_layers\": 1.9, \"hidden_size\": 64,"
+                + " \"num_attention_heads\": 4, \"vocab_size\": 30000, \"layout\": [64, 464, 2064]}");
+        // an empty safetensors file: a header of length 2 holding {}
+        java.nio.file.Files.write(dir.resolve("model.safetensors"), new byte[] {2, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        try (io.cogvideo.checkpoint.SatCheckpoint ckpt = io.cogvideo.checkpoint.SatCheckpoint.open(dir)) {
+            assertThatThrownBy(() -> ckpt.parseConfig(CogVideoConfig::fromSatConfig))
+                    .isInstanceOf(io.cogvideo.checkpoint.CheckpointException.class)
+                    .hasMessageContaining(dir.resolve("model_config.json").toString())
+                    .hasMessageContaining("'num_layers' = 1.9 is not an integer");
+        }
+    }
 }

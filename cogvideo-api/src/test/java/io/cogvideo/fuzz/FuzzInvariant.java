@@ -21,7 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Modes: the default (CI) mode runs each generated input once; with {@code -Dcogvideo.fuzz.long=true} each input
  * is also run through {@link #mutations()} random mutations (bit flips, byte changes, truncations, duplicated
- * slices), {@code -Dcogvideo.fuzz.mutations} of them (default 25).
+ * slices), {@code -Dcogvideo.fuzz.mutations} of them (default 10).
  */
 final class FuzzInvariant {
     static final long TIMEOUT_SECONDS = 10;
@@ -39,7 +39,7 @@ final class FuzzInvariant {
 
     /** Mutations per generated input: 0 in CI mode. */
     static int mutations() {
-        return LONG ? Integer.getInteger("cogvideo.fuzz.mutations", 25) : 0;
+        return LONG ? Integer.getInteger("cogvideo.fuzz.mutations", 10) : 0;
     }
 
     /** What is read: the file (already written) is handed to the reader. */

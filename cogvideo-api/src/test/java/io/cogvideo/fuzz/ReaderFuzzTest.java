@@ -33,7 +33,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  *
  * <p>CI mode (default): about a minute for all properties together. Long mode ({@code -Dcogvideo.fuzz.long=true},
  * run by {@code scripts/fuzz-long.sh}): every generated input is also mutated {@code -Dcogvideo.fuzz.mutations}
- * times (default 25), about seven minutes on a 2-core machine.
+ * times (default 10), about six minutes on a 2-core machine.
  */
 class ReaderFuzzTest {
     private static Path dir;
@@ -66,7 +66,7 @@ class ReaderFuzzTest {
         }
     }
 
-    @Property(tries = 2000)
+    @Property(tries = 10000)
     void pickleOpcodeStreams(@ForAll("opcodes") List<Integer> ops, @ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         byte[] pickle = rnd.nextInt(4) == 0 ? Gen.validPickle(rnd) : Gen.pickle(ops, rnd);
@@ -75,7 +75,7 @@ class ReaderFuzzTest {
                 ReaderFuzzTest::readCheckpoint);
     }
 
-    @Property(tries = 2000)
+    @Property(tries = 10000)
     void zipRecords(@ForAll @IntRange(min = 0, max = 8) int defect, @ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         byte[] zip = Gen.torchZip(Gen.validPickle(rnd), defect, rnd);
@@ -83,7 +83,7 @@ class ReaderFuzzTest {
                 ReaderFuzzTest::readCheckpoint);
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 15000)
     void npyHeaders(@ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         FuzzInvariant.check(dir.resolve("npy-" + Long.toHexString(seed) + ".npy"), Gen.npy(rnd), seed, f -> {
@@ -97,7 +97,7 @@ class ReaderFuzzTest {
         });
     }
 
-    @Property(tries = 3000)
+    @Property(tries = 15000)
     void sentencePieceProtobufFields(@ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         FuzzInvariant.check(dir.resolve("sp-" + Long.toHexString(seed) + ".model"), Gen.sentencePiece(rnd), seed,
@@ -112,7 +112,7 @@ class ReaderFuzzTest {
                 });
     }
 
-    @Property(tries = 1600)
+    @Property(tries = 8000)
     void pictures(@ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         FuzzInvariant.check(dir.resolve("img-" + Long.toHexString(seed) + ".png"), Gen.picture(rnd), seed, f -> {
@@ -124,7 +124,7 @@ class ReaderFuzzTest {
         });
     }
 
-    @Property(tries = 1600)
+    @Property(tries = 8000)
     void modelConfigAndLatest(@ForAll long seed) {
         SplittableRandom rnd = new SplittableRandom(seed);
         Path ckpt = dir.resolve("ckpt-" + Long.toHexString(seed));

@@ -119,7 +119,7 @@ public final class NpyArray {
             if (d.isEmpty()) {
                 continue;
             }
-            if (!d.matches("[0-9]{1,19}") || Long.parseLong(d) > Integer.MAX_VALUE) {
+            if (!d.matches("[0-9]{1,10}") || Long.parseLong(d) > Integer.MAX_VALUE) {
                 throw new CogVideoException(source + ": .npy shape dimension '" + Inert.clip(s.strip())
                         + "' is not an integer in [0, " + Integer.MAX_VALUE + "]");
             }

@@ -128,4 +128,14 @@ class HostileDataFilesTest {
         assertThatThrownBy(() -> NpyArray.read(dir)).isInstanceOf(CheckpointException.class)
                 .hasMessageContaining("is a folder");
     }
+
+    @Test
+    void shapeDimensionBeyondLongIsANamedError() throws Exception {
+        // found by the fuzz suite's long mode: 19 digits passed the pattern and overflowed Long.parseLong
+        Path f = write("huge.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (9999999999999999999,), }",
+                new byte[8]));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> NpyArray.readTokenIds(f, 100))
+                .isInstanceOf(io.cogvideo.CogVideoException.class).hasMessageContaining("huge.npy")
+                .hasMessageContaining("9999999999999999999");
+    }
 }
